@@ -1,0 +1,47 @@
+# The two commands of the README: `make repro` and `make test`.
+# Both create .venv (if missing) and install the project into it first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+PYTEST_ARGS ?=
+
+.PHONY: setup repro test test-fast lab sync-notebooks constraints clean-venv benchmark
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vcd)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Run the DVC pipeline. PROFILE=paper first merges profiles/paper.yaml into params.yaml.
+repro: setup
+	@if [ "$(PROFILE)" != "default" ]; then $(PY) -m vcd.config apply-profile $(PROFILE); fi
+	source $(VENV)/bin/activate && dvc repro
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (skips the end-to-end `dvc repro` smoke test).
+test-fast: setup
+	$(PY) -m pytest -m "not pipeline" $(PYTEST_ARGS)
+
+lab: setup
+	source $(VENV)/bin/activate && jupyter lab notebooks/
+
+# Regenerate the .ipynb files from their reviewed jupytext .py twins.
+sync-notebooks: setup
+	source $(VENV)/bin/activate && jupytext --sync notebooks/*.py
+
+benchmark: setup
+	$(PY) benchmarks/bench_vcd.py
+
+constraints: setup
+	{ head -3 constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
+
+clean-venv:
+	rm -rf $(VENV)
