@@ -1,0 +1,106 @@
+"""Reading and writing videos (H.264 MP4 through imageio-ffmpeg's bundled ffmpeg).
+
+VBench reads generated videos back from MP4, so evaluation here does the same: the
+metrics see the decoded H.264 frames, compression included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["VideoReadError", "write_video", "read_video", "read_first_frame", "video_is_complete"]
+
+
+class VideoReadError(ValueError):
+    """A video file is missing, empty, corrupt or has fewer frames than required."""
+
+
+def _ffmpeg():
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, crf: int = 12) -> Path:
+    """Write ``frames`` ([T, H, W, 3] uint8) as H.264 MP4 (yuv420p) atomically.
+
+    The file appears under its final name only once ffmpeg has finished, so an
+    interrupted run never leaves a truncated video that a re-run would take as done.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 [T, H, W, 3]; got {frames.dtype} {frames.shape}")
+    if frames.shape[0] < 1:
+        raise ValueError("cannot write a video with no frames")
+    height, width = frames.shape[1:3]
+    if height % 2 or width % 2:
+        raise ValueError(f"H.264 (yuv420p) needs even frame sizes; got {width}x{height}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    writer = _ffmpeg().write_frames(
+        str(tmp),
+        (width, height),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        quality=None,
+        output_params=["-crf", str(crf), "-preset", "medium"],
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)  # start the generator
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+    tmp.replace(path)
+    return path
+
+
+def read_video(path: str | Path, min_frames: int = 1) -> np.ndarray:
+    """Decode a video to uint8 [T, H, W, 3]; raise :class:`VideoReadError` with the reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise VideoReadError(f"{path}: zero-length file")
+    try:
+        reader = _ffmpeg().read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        width, height = meta["size"]
+        frames = [np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3) for buf in reader]
+    except (RuntimeError, OSError, StopIteration, ValueError) as exc:
+        raise VideoReadError(f"{path}: cannot be decoded ({str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__})") from exc
+    if len(frames) < min_frames:
+        raise VideoReadError(f"{path}: has {len(frames)} frame(s), need at least {min_frames}")
+    return np.stack(frames)
+
+
+def read_first_frame(path: str | Path) -> np.ndarray:
+    """The first frame of a video as uint8 [H, W, 3] (the conditioning frame of I2V-Bench)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise VideoReadError(f"{path}: missing or zero-length video")
+    try:
+        reader = _ffmpeg().read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        width, height = meta["size"]
+        buf = next(reader)
+        reader.close()
+    except (RuntimeError, OSError, StopIteration, ValueError) as exc:
+        raise VideoReadError(f"{path}: no decodable frame ({type(exc).__name__})") from exc
+    return np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3).copy()
+
+
+def video_is_complete(path: str | Path, num_frames: int, size: tuple[int, int] | None = None) -> bool:
+    """True when ``path`` decodes to exactly ``num_frames`` frames (of ``size`` = (W, H) if given)."""
+    try:
+        frames = read_video(path)
+    except VideoReadError:
+        return False
+    if frames.shape[0] != num_frames:
+        return False
+    return size is None or (frames.shape[2], frames.shape[1]) == tuple(size)
