@@ -1,0 +1,63 @@
+"""What produced a result: code version, parameters, library versions, weights.
+
+Every metrics/results file the pipeline writes embeds :func:`record` so a number can
+always be traced back to the commit, the exact parameters and the model/encoder
+weights behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["code_version", "params_digest", "library_versions", "record"]
+
+_LIBRARIES = ("vcd", "torch", "diffusers", "transformers", "peft", "accelerate", "numpy", "scipy", "statsmodels")
+
+
+def code_version(root: str | Path = ".") -> dict[str, Any]:
+    """Git commit of the repository and whether tracked files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return {"commit": "unknown (not a git checkout or no commits)", "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def params_digest(params: Mapping[str, Any]) -> str:
+    """Stable SHA-256 of the parameters (key order does not matter)."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def record(params: Mapping[str, Any], root: str | Path = ".", **weights: Any) -> dict[str, Any]:
+    """A provenance block: code version, profile, params digest, libraries and the
+    weights (encoder, base model, LoRA ...) passed as keyword arguments."""
+    return {
+        "code": code_version(root),
+        "profile": params.get("profile", "unknown"),
+        "params_sha256": params_digest(params),
+        "libraries": library_versions(),
+        "python": platform.python_version(),
+        "weights": weights,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
