@@ -54,6 +54,7 @@ __all__ = [
     "load_dataset",
     "build_split",
     "read_split",
+    "load_original_images",
 ]
 
 DATA_README = "data/README.md"
@@ -531,3 +532,19 @@ def read_split(split_dir: str | Path, part: str) -> list[Item]:
     for it in items:
         it.image = str(resolve_image(it.image, path.parent))
     return items
+
+
+def load_original_images(items: Sequence[Item], min_side: int = 64) -> dict[str, np.ndarray]:
+    """The full-resolution source image of each split item (``extra.original``), uint8 RGB.
+
+    Synthetic camera motion is rendered from these so that a pan reveals real content.
+    Raises if one is unusable (the split stage already reported and excluded such files).
+    """
+    out = {}
+    for it in items:
+        source = it.extra.get("original", it.image)
+        rgb, report = load_rgb(resolve_image(source), it.id, min_side=min_side)
+        if rgb is None:
+            raise ValueError(f"{it.id}: source image {source} is unusable: {'; '.join(report.reasons)}")
+        out[it.id] = rgb
+    return out

@@ -424,6 +424,42 @@ class VideoConsistencyDistance(nn.Module):
             )
         return index
 
+    def _prepare_video(self, video: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+        """Validate ``video`` (and ``cond``); return the conditioning images [B, 3, H, W]
+        and the smallest allowed 1-based frame index."""
+        self._check_images("video", video, "[B, N, 3, H, W]")
+        if video.dim() != 5:
+            raise ValueError(f"video must be [B, N, 3, H, W]; got shape {tuple(video.shape)}")
+        batch, num_frames, _, height, width = video.shape
+        if num_frames < 2:
+            raise ValueError(f"video must have N >= 2 frames (Eq. 2 compares x_cnd with x_i, 2 <= i <= N); got N = {num_frames}")
+        self._check_size(height, width)
+        if cond is None:
+            return video[:, 0], 2
+        self._check_images("cond", cond, "[B, 3, H, W]")
+        if cond.dim() != 4 or cond.shape[-2:] != video.shape[-2:] or cond.shape[0] not in (1, batch):
+            raise ValueError(
+                f"cond must be [B, 3, H, W] (or [1, 3, H, W]) matching the video's batch and size "
+                f"[{batch}, 3, {height}, {width}]; got {tuple(cond.shape)}"
+            )
+        return cond.expand(batch, -1, -1, -1), 1
+
+    def _all_frames(self, video: torch.Tensor, cond_images: torch.Tensor) -> torch.Tensor:
+        """Unweighted distance of every frame i = 2..N to its conditioning image, [B, N-1];
+        each conditioning image is encoded and projected once."""
+        batch, num_frames, _, height, width = video.shape
+        frames = video[:, 1:].reshape(-1, 3, height, width)
+        left = torch.arange(batch, device=video.device).repeat_interleave(num_frames - 1)
+        feats = self.encoder(torch.cat([cond_images, frames]).clamp(0, 1))
+        right = batch + torch.arange(frames.shape[0], device=video.device)
+        return self._pair_distance(feats, left, right).view(batch, num_frames - 1)
+
+    def per_frame(self, video: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Unweighted distance (the bracket of Eq. 2) of frames i = 2..N to the
+        conditioning image (``cond``, or x_1) -> [B, N-1]; column j is frame i = j + 2."""
+        cond_images, _ = self._prepare_video(video, cond)
+        return self._all_frames(video, cond_images)
+
     def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, frame_index: FrameIndex = None) -> torch.Tensor:
         """Eq. 2 for each video in the batch -> [B].
 
@@ -439,40 +475,24 @@ class VideoConsistencyDistance(nn.Module):
             seeded generator (the paper's training reward); an int (or a [B] tensor) fixes
             it; ``"all"`` averages the weighted distance over i = 2..N.
         """
-        self._check_images("video", video, "[B, N, 3, H, W]")
-        if video.dim() != 5:
-            raise ValueError(f"video must be [B, N, 3, H, W]; got shape {tuple(video.shape)}")
-        batch, num_frames, _, height, width = video.shape
-        if num_frames < 2:
-            raise ValueError(f"video must have N >= 2 frames (Eq. 2 compares x_cnd with x_i, 2 <= i <= N); got N = {num_frames}")
-        self._check_size(height, width)
-        if cond is None:
-            cond_images, first_allowed = video[:, 0], 2
-        else:
-            self._check_images("cond", cond, "[B, 3, H, W]")
-            if cond.dim() != 4 or cond.shape[-2:] != video.shape[-2:] or cond.shape[0] not in (1, batch):
-                raise ValueError(
-                    f"cond must be [B, 3, H, W] (or [1, 3, H, W]) matching the video's batch and size "
-                    f"[{batch}, 3, {height}, {width}]; got {tuple(cond.shape)}"
-                )
-            cond_images, first_allowed = cond.expand(batch, -1, -1, -1), 1
-
+        cond_images, first_allowed = self._prepare_video(video, cond)
+        batch, num_frames = video.shape[:2]
         index = self._resolve_frame_index(frame_index, batch, num_frames, first_allowed)
         self.last_frame_index = index
-        weight_fn = (lambda i: temporal_weight(i, num_frames)) if self.config.temporal_weight else (lambda i: torch.ones(len(i)))
-
-        if isinstance(frame_index, str):  # "all": encode cond once and every frame 2..N
-            frames = video[:, 1:].reshape(-1, 3, height, width)
-            left = torch.arange(batch, device=video.device).repeat_interleave(num_frames - 1)
+        if self.config.temporal_weight:
+            def weight_fn(i: torch.Tensor) -> torch.Tensor:
+                return temporal_weight(i, num_frames)
         else:
-            frames = video[torch.arange(batch, device=video.device), index.to(video.device) - 1]
-            left = torch.arange(batch, device=video.device)
+            def weight_fn(i: torch.Tensor) -> torch.Tensor:
+                return torch.ones(len(i))
+
+        if isinstance(frame_index, str):  # "all"
+            d = self._all_frames(video, cond_images)
+            return (d * weight_fn(index).to(d.device, d.dtype)).mean(dim=1)
+        frames = video[torch.arange(batch, device=video.device), index.to(video.device) - 1]
         feats = self.encoder(torch.cat([cond_images, frames]).clamp(0, 1))
-        right = batch + torch.arange(frames.shape[0], device=video.device)
-        d = self._pair_distance(feats, left, right)
-        if isinstance(frame_index, str):
-            w = weight_fn(index).to(d.device, d.dtype)
-            return (d.view(batch, num_frames - 1) * w).mean(dim=1)
+        pairs = torch.arange(batch, device=video.device)
+        d = self._pair_distance(feats, pairs, pairs + batch)
         return weight_fn(index).to(d.device, d.dtype) * d
 
 
@@ -489,6 +509,6 @@ def metric_from_params(vcd_params: dict, preset: str = "paper", **overrides) -> 
     if unknown:
         raise ValueError(f"unknown vcd parameter(s) {sorted(unknown)}; expected a subset of {sorted(known)}")
     base = {k: (tuple(v) if k == "layers" else v) for k, v in vcd_params.items()}
-    base.update(PRESETS.get(preset, {}))
+    base.update(PRESETS[preset])
     base.update(overrides)
     return VideoConsistencyDistance(**base)

@@ -16,9 +16,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["code_version", "params_digest", "library_versions", "record"]
+__all__ = ["code_version", "params_digest", "library_versions", "record", "cpu_name"]
 
 _LIBRARIES = ("vcd", "torch", "diffusers", "transformers", "peft", "accelerate", "numpy", "scipy", "statsmodels")
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (``platform.processor()`` is often empty on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def code_version(root: str | Path = ".") -> dict[str, Any]:
