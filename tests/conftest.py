@@ -1,0 +1,56 @@
+"""Shared fixtures: tiny image-to-video pipelines built from config and saved to disk,
+so the real loading and training code runs in seconds."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vcd.config import load_params
+from vcd.data import Item
+
+REPO = Path(__file__).resolve().parents[1]
+
+from tiny import CAPTIONS, TINY_TOY  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_toy_dir(tmp_path_factory) -> Path:
+    """A random-init toy WanImageToVideoPipeline saved with save_pretrained."""
+    from vcd.models import build_toy_pipeline
+
+    folder = tmp_path_factory.mktemp("toy_base")
+    pipe = build_toy_pipeline({**TINY_TOY, "flow_shift": 3.0}, CAPTIONS, seed=0)
+    pipe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_items(tmp_path_factory) -> list[Item]:
+    folder = tmp_path_factory.mktemp("items")
+    rng = np.random.default_rng(0)
+    items = []
+    for k, caption in enumerate(CAPTIONS):
+        path = folder / f"im{k}.png"
+        Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(path)
+        items.append(Item(id=f"im{k}", image=str(path), caption=caption, dataset="tiny"))
+    return items
+
+
+@pytest.fixture()
+def tiny_params(tiny_toy_dir) -> dict:
+    """params.yaml with the tiny model and a few fast settings."""
+    params = copy.deepcopy(load_params(REPO / "params.yaml"))
+    params["model"]["toy"] = {**TINY_TOY, "dir": str(tiny_toy_dir)}
+    params["model"].update(num_inference_steps=3, max_sequence_length=8)
+    params["video"].update(width=32, height=32, num_frames=5)
+    params["vcd"].update(num_projections=4)
+    params["finetune"].update(steps=4, batch_size=1, grad_accumulation=2, checkpoint_every=2, val_every=2, val_items=1,
+                              lr=1e-2, lora={"rank": 2, "alpha": 2, "dropout": 0.0, "target_modules": ["to_q", "to_k", "to_v", "to_out.0"]})
+    torch.manual_seed(0)
+    return params

@@ -1,0 +1,67 @@
+"""The differentiable sampler matches the pipeline; truncated backprop; causal decoding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vcd.models import add_lora, load_pipeline
+from vcd.sampling import decode_frames, encode_conditions, generate_video, latent_frames_needed, sample_latents
+
+
+@pytest.fixture()
+def pipe(tiny_params):
+    return load_pipeline(tiny_params["model"], "cpu")
+
+
+def test_sampler_reproduces_the_pipeline_call(pipe):
+    image = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(3))
+    from PIL import Image
+
+    pil = Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype("uint8"))
+    expected = pipe(image=pil, prompt="a red cup", height=32, width=32, num_frames=5, num_inference_steps=3, guidance_scale=1.0,
+                    generator=torch.Generator().manual_seed(7), output_type="latent", max_sequence_length=8).frames
+    cond = encode_conditions(pipe, [pil], ["a red cup"], 5, 32, 32, torch.Generator().manual_seed(7), max_sequence_length=8)
+    ours = sample_latents(pipe, cond, 3, grad_steps=0)
+    torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+
+
+def test_truncated_backprop_reaches_lora_through_the_last_steps_only(pipe, tiny_params):
+    add_lora(pipe.transformer, tiny_params["finetune"]["lora"])
+    lora_b = [p for n, p in pipe.transformer.named_parameters() if "lora_B" in n]
+    with torch.no_grad():
+        for p in lora_b:
+            p.normal_(std=0.01)
+    cond = encode_conditions(pipe, [torch.rand(3, 32, 32)], ["a cat"], 5, 32, 32, torch.Generator().manual_seed(0), max_sequence_length=8)
+    calls = []
+    hook = pipe.transformer.register_forward_hook(lambda m, i, o: calls.append(torch.is_grad_enabled()))
+    latents = sample_latents(pipe, cond, 3, grad_steps=1)
+    hook.remove()
+    assert calls == [False, False, True]  # autograd on for the final denoising step only
+    latents.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in lora_b)
+    assert all(p.grad is None for n, p in pipe.transformer.named_parameters() if "lora_" not in n)
+    with pytest.raises(ValueError, match="grad_steps"):
+        sample_latents(pipe, cond, 3, grad_steps=4)
+
+
+def test_prefix_decoding_is_exact(pipe):
+    cond = encode_conditions(pipe, [torch.rand(3, 32, 32)], ["gravel"], 5, 32, 32, torch.Generator().manual_seed(1), max_sequence_length=8)
+    latents = sample_latents(pipe, cond, 2)
+    with torch.no_grad():
+        full = decode_frames(pipe, latents)
+        part = decode_frames(pipe, latents, [0, 2])
+    assert full.shape == (1, 5, 3, 32, 32)
+    torch.testing.assert_close(part, full[:, [0, 2]], rtol=1e-5, atol=1e-5)
+    assert latent_frames_needed([0, 2], 2) == 2 and latent_frames_needed([0], 4) == 1 and latent_frames_needed([4, 1], 4) == 2
+
+
+def test_generation_is_seeded_and_validates_shapes(pipe):
+    a = generate_video(pipe, [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0))] * 2, ["x", "x"], [1, 2], 5, 32, 32, 2, max_sequence_length=8)
+    b = generate_video(pipe, [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0))] * 2, ["x", "x"], [1, 2], 5, 32, 32, 2, max_sequence_length=8)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.allclose(a[0], a[1])
+    with pytest.raises(ValueError, match="num_frames - 1 must be divisible by 2"):
+        generate_video(pipe, [torch.rand(3, 32, 32)], ["x"], [0], 6, 32, 32, 2)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        generate_video(pipe, [torch.rand(3, 36, 36)], ["x"], [0], 5, 36, 36, 2)

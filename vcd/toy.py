@@ -1,0 +1,254 @@
+"""The toy base model of the embedded profile: training data and pre-training.
+
+The paper fine-tunes pre-trained Wan/Open-Sora models; none can be downloaded here, so
+the default profile trains its own small ``WanImageToVideoPipeline`` (architecture in
+``model.toy``) on synthetic videos made from the embedded *training* photographs:
+camera pans and zooms, moving cut-out objects and lighting changes (:mod:`vcd.synthetic`),
+each captioned with the photograph's caption plus the motion ("..., camera pans left").
+
+Pre-training has two phases, both plain PyTorch over the diffusers modules:
+
+1. the Wan VAE as an autoencoder on short clips (L1 + a small KL term);
+2. the Wan transformer by flow matching on the VAE's latents (rectified flow, the
+   objective Wan is trained with): x_t = (1 - s) x_0 + s eps, target eps - x_0, with
+   the first-frame condition built by the pipeline's own ``prepare_latents``.
+
+Trained on six photographs in minutes, the model follows its conditioning image at the
+first frame and drifts away from it over later frames, most on unseen images -- the
+failure VCD fine-tuning addresses (Fig. 1 top).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .synthetic import lighting, moving_object, pan, zoom
+
+__all__ = ["TrainingVideo", "make_training_videos", "train_vae", "latent_statistics", "train_transformer", "shifted_sigmas"]
+
+_PANS = {"pans right": 0.0, "pans left": math.pi, "tilts down": math.pi / 2, "tilts up": -math.pi / 2}
+
+
+@dataclass
+class TrainingVideo:
+    frames: torch.Tensor  # [T, 3, H, W] in [0, 1]
+    caption: str
+    image_id: str
+    motion: str
+
+
+def make_training_videos(
+    images: Mapping[str, torch.Tensor],
+    captions: Mapping[str, str],
+    videos_per_image: int,
+    num_frames: int,
+    size: tuple[int, int],
+    seed: int,
+) -> list[TrainingVideo]:
+    """Synthetic natural-motion videos from each training photograph.
+
+    Motions are drawn with a seeded generator: pans/tilts (4 directions), zoom in/out,
+    a cut-out from another training photograph moving across, brighter/darker light,
+    and a static shot; strengths vary. The caption names the motion.
+    """
+    rng = np.random.default_rng(int(seed))
+    ids = sorted(images)
+    videos: list[TrainingVideo] = []
+    for image_id in ids:
+        image = images[image_id]
+        for k in range(videos_per_image):
+            kind = rng.choice(["pan", "zoom", "object", "light", "static"], p=[0.35, 0.25, 0.2, 0.1, 0.1])
+            if kind == "pan":
+                phrase = str(rng.choice(list(_PANS)))
+                frames = pan(image, num_frames, size, strength=float(rng.uniform(0.05, 0.2)), direction=_PANS[phrase])
+                motion = f"camera {phrase}"
+            elif kind == "zoom":
+                zoom_in = bool(rng.random() < 0.5)
+                strength = float(rng.uniform(0.15, 0.4))
+                frames = zoom(image, num_frames, size, strength=strength if zoom_in else -strength / (1 + strength))
+                motion = "camera zooms in" if zoom_in else "camera zooms out"
+            elif kind == "object":
+                other = images[ids[int(rng.integers(len(ids)))]]
+                frames = moving_object(image, num_frames, size, strength=float(rng.uniform(0.2, 0.4)), obj=other, seed=int(rng.integers(1 << 31)))
+                motion = "an object moves across the scene"
+            elif kind == "light":
+                brighter = bool(rng.random() < 0.5)
+                frames = lighting(image, num_frames, size, strength=float(rng.uniform(0.1, 0.3)) * (1 if brighter else -1))
+                motion = "the light gets brighter" if brighter else "the light dims"
+            else:
+                frames = pan(image, num_frames, size, strength=0.0)
+                motion = "camera static"
+            videos.append(TrainingVideo(frames.contiguous(), f"{captions[image_id]}, {motion}", image_id, motion))
+    return videos
+
+
+def _seeded(seed: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
+
+
+def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, clip_frames: int,
+              kl_weight: float, seed: int, crop: Sequence[int] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Train the Wan VAE as an autoencoder on random clips.
+
+    ``clip_frames`` = 1 + 4k keeps whole chunks of Wan's causal VAE (which encodes the
+    first frame, then chunks of 4); at least 9 frames show it the chunk-to-chunk cache
+    it uses on longer videos. ``crop`` = (h, w) trains on random spatial crops (the VAE
+    is fully convolutional), 3.9x cheaper per clip than 112x80 frames. Loss: L1 in
+    [-1, 1] + ``kl_weight`` * KL of the posterior; one-cycle learning-rate schedule.
+    """
+    step_px = int(vae.config.scale_factor_spatial)
+    vae.train()
+    vae.requires_grad_(True)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    rows, start = [], time.perf_counter()
+    for step in tqdm(range(steps), desc="VAE", disable=not progress):
+        g = _seeded(seed, step)
+        picks = torch.randint(len(videos), (batch_size,), generator=g)
+        clips = []
+        for p in picks.tolist():
+            frames = videos[p].frames
+            begin = int(torch.randint(frames.shape[0] - clip_frames + 1, (1,), generator=g))
+            clip = frames[begin : begin + clip_frames]
+            if crop:
+                ch, cw = int(crop[0]), int(crop[1])
+                top = int(torch.randint(0, (clip.shape[-2] - ch) // step_px + 1, (1,), generator=g)) * step_px
+                left = int(torch.randint(0, (clip.shape[-1] - cw) // step_px + 1, (1,), generator=g)) * step_px
+                clip = clip[..., top : top + ch, left : left + cw]
+            clips.append(clip)
+        x = torch.stack(clips).permute(0, 2, 1, 3, 4) * 2 - 1  # [B, 3, T, H, W] in [-1, 1]
+        posterior = vae.encode(x).latent_dist
+        z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g)
+        recon = vae.decode(z).sample
+        l1 = (recon - x).abs().mean()
+        kl = posterior.kl().mean() / x[0].numel()
+        loss = l1 + kl_weight * kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        rows.append({"phase": "vae", "step": step + 1, "loss": float(loss.detach()), "l1": float(l1.detach()), "kl": float(kl.detach()),
+                     "seconds": time.perf_counter() - start})
+    vae.eval()
+    vae.requires_grad_(False)
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def latent_statistics(vae, videos: Sequence[TrainingVideo]) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of the posterior means over all training videos; stored
+    as the VAE's ``latents_mean`` / ``latents_std`` so that normalised latents have unit
+    variance, as Wan's released VAE does."""
+    per_video = []
+    for video in videos:
+        x = video.frames.unsqueeze(0).permute(0, 2, 1, 3, 4) * 2 - 1
+        per_video.append(vae.encode(x).latent_dist.mean[0].flatten(1))  # [z, F * h * w]
+    z = torch.cat(per_video, dim=1)
+    return z.mean(dim=1).tolist(), z.std(dim=1).clamp_min(1e-3).tolist()
+
+
+def shifted_sigmas(u: torch.Tensor, shift: float) -> torch.Tensor:
+    """The flow-matching noise level distribution matching the sampler's shifted schedule
+    (``FlowMatchEulerDiscreteScheduler(shift)``): s = shift u / (1 + (shift - 1) u)."""
+    return shift * u / (1 + (shift - 1) * u)
+
+
+def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, seed: int,
+                      max_sequence_length: int, progress: bool = True) -> pd.DataFrame:
+    """Flow-matching training of the pipeline's transformer on the VAE latents.
+
+    Latents, first-frame conditions and prompt embeddings are computed once with the
+    pipeline's own functions (so training sees exactly what sampling will feed in).
+    """
+    from .sampling import encode_conditions
+
+    device = pipe._execution_device
+    vae = pipe.vae
+    z_dim = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    _, _, height, width = videos[0].frames.shape
+    num_frames = videos[0].frames.shape[0]
+    with torch.no_grad():
+        x0 = torch.cat([
+            (vae.encode(v.frames.unsqueeze(0).permute(0, 2, 1, 3, 4).to(device) * 2 - 1).latent_dist.mean.cpu() - mean) / std
+            for v in tqdm(videos, desc="encoding videos", disable=not progress)
+        ])
+        cond = encode_conditions(pipe, [v.frames[0] for v in videos], [v.caption for v in videos], num_frames, height, width,
+                                 torch.Generator().manual_seed(int(seed)), max_sequence_length=max_sequence_length)
+    condition, prompt_embeds = cond.condition.cpu(), cond.prompt_embeds.cpu()
+    shift = float(pipe.scheduler.config.shift)
+    transformer = pipe.transformer
+    transformer.train()
+    transformer.requires_grad_(True)
+    optimizer = torch.optim.AdamW(transformer.parameters(), lr=lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.05)
+    rows, start = [], time.perf_counter()
+    for step in tqdm(range(steps), desc="transformer", disable=not progress):
+        g = _seeded(seed + 1, step)
+        picks = torch.randint(len(videos), (batch_size,), generator=g)
+        clean = x0[picks]
+        noise = torch.randn(clean.shape, generator=g)
+        sigma = shifted_sigmas(torch.rand(batch_size, generator=g), shift).view(-1, 1, 1, 1, 1)
+        noisy = (1 - sigma) * clean + sigma * noise
+        model_input = torch.cat([noisy, condition[picks]], dim=1).to(device)
+        pred = transformer(hidden_states=model_input, timestep=(sigma.flatten() * 1000).to(device),
+                           encoder_hidden_states=prompt_embeds[picks].to(device), return_dict=False)[0]
+        loss = (pred.float() - (noise - clean).to(device)).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        rows.append({"phase": "transformer", "step": step + 1, "loss": float(loss.detach()), "seconds": time.perf_counter() - start})
+    transformer.eval()
+    transformer.requires_grad_(False)
+    return pd.DataFrame(rows)
+
+
+def pretrain_toy(
+    model: Mapping[str, Any],
+    pretrain: Mapping[str, Any],
+    video: Mapping[str, Any],
+    train_images: Mapping[str, np.ndarray],
+    train_captions: Mapping[str, str],
+    vocabulary_texts: Sequence[str],
+    progress: bool = True,
+) -> tuple[Any, pd.DataFrame, list[TrainingVideo]]:
+    """Build and train the toy base model; returns (pipeline, training log, videos).
+
+    ``vocabulary_texts`` are the captions whose words the toy tokenizer knows (every
+    caption of the split manifests, so evaluation prompts are not all ``<unk>``); the
+    words' embeddings come from the frozen random text encoder. Only the training
+    photographs' videos are used for training.
+    """
+    from .models import build_toy_pipeline
+    from .synthetic import to_tensor
+
+    size = (int(video["width"]), int(video["height"]))
+    seed = int(pretrain["seed"])
+    images = {k: to_tensor(v) for k, v in train_images.items()}
+    videos = make_training_videos(images, train_captions, int(pretrain["videos_per_image"]), int(video["num_frames"]), size, seed)
+    pipe = build_toy_pipeline(model["toy"] | {"flow_shift": model.get("flow_shift", 3.0)},
+                              [v.caption for v in videos] + list(vocabulary_texts), seed)
+    vae_cfg = pretrain["vae"]
+    log_vae = train_vae(pipe.vae, videos, int(vae_cfg["steps"]), int(vae_cfg["batch_size"]), float(vae_cfg["lr"]),
+                        int(vae_cfg["clip_frames"]), float(vae_cfg["kl_weight"]), seed, crop=vae_cfg.get("crop"), progress=progress)
+    mean, std = latent_statistics(pipe.vae, videos)
+    pipe.vae.register_to_config(latents_mean=mean, latents_std=std)
+    tr_cfg = pretrain["transformer"]
+    log_tr = train_transformer(pipe, videos, int(tr_cfg["steps"]), int(tr_cfg["batch_size"]), float(tr_cfg["lr"]), seed,
+                               int(model["max_sequence_length"]), progress=progress)
+    for component in (pipe.vae, pipe.transformer, pipe.text_encoder):
+        component.requires_grad_(False)
+        component.eval()
+    return pipe, pd.concat([log_vae, log_tr], ignore_index=True), videos
