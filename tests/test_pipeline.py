@@ -69,8 +69,9 @@ def test_data_split_outputs(pipeline):
     assert embedded["train"] == 2 and embedded["eval"] == 2 and embedded["files_rejected"] == 0
     assert embedded["files"] == embedded["files_ok"] + embedded["files_converted"]
     train = json.loads((work / "data/splits/embedded/train.json").read_text())
+    video = yaml.safe_load((work / "params.yaml").read_text())["video"]
     for item in train["items"]:
-        assert Image.open(work / "data/splits/embedded" / item["image"]).size == (112, 80)
+        assert Image.open(work / "data/splits/embedded" / item["image"]).size == (video["width"], video["height"])
     assert summary["provenance"]["profile"] == "default"
 
 
@@ -88,11 +89,61 @@ def test_sanity_outputs(pipeline):
     assert (work / "results/notebooks/02_vcd_sanity.ipynb").is_file()
 
 
+def test_base_model_and_finetuning_runs(pipeline):
+    work = pipeline["work"]
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    assert (work / "models/base/model_index.json").is_file()
+    pretrain = json.loads((work / "results/pretrain/metrics.json").read_text())
+    assert set(pretrain["drift"]) == {"train", "eval"} and pretrain["provenance"]["weights"]["base_model"]["model"] == "toy"
+    for reward in params["finetune"]["rewards"]:
+        info = json.loads((work / f"runs/{reward}/run_info.json").read_text())
+        assert info["status"] == "complete" and info["steps"] == 2
+        assert (work / f"runs/{reward}/lora.safetensors").is_file()
+        log = (work / f"runs/{reward}/train_log.csv").read_text().splitlines()
+        assert log[0].startswith("step,loss,") and len(log) == 3
+
+
+def test_evaluation_outputs_and_exact_summary(pipeline):
+    import pandas as pd
+
+    from vcd.evaluation import METRICS
+    from vcd.statistics import summarise
+
+    work = pipeline["work"]
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    methods = ["base", *params["finetune"]["rewards"]]
+    seeds = params["evaluation"]["seeds"]
+    items = json.loads((work / "data/splits/embedded/eval.json").read_text())["items"]
+    for method in methods:
+        videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
+        assert len(videos) == len(items) * len(seeds), method
+    per_video = pd.read_csv(work / "results/per_video_metrics.csv", keep_default_na=True)
+    assert len(per_video) == len(methods) * len(items) * len(seeds)
+    assert {"method", "dataset", "image_id", "prompt", "seed"} <= set(per_video.columns)
+    assert (per_video.status == "ok").all()
+    summary = pd.read_csv(work / "results/summary.csv")
+    assert list(summary.columns) == ["method", "dataset", "metric", "mean", "ci95_low", "ci95_high", "n_runs", "n_videos", "n_excluded"]
+    recomputed = summarise(per_video.assign(reason=per_video.reason.fillna("")), [m for m in METRICS if m in per_video])
+    pd.testing.assert_frame_equal(summary.reset_index(drop=True), recomputed.reset_index(drop=True), check_dtype=False)
+    assert (summary.n_runs == len(seeds)).all()
+    claims = json.loads((work / "results/claims.json").read_text())
+    assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a"}
+    for claim in claims:
+        assert set(claim) >= {"id", "claim", "metric", "comparison", "effect", "p_value", "reproduced"}
+        assert isinstance(claim["p_value"], float) and isinstance(claim["reproduced"], bool)
+    for name in ("table2_embedded", "table5_temporal_weight_embedded", "ablation_distance_space_embedded", "claims"):
+        assert (work / f"results/tables/{name}.md").read_text().count("|") > 10
+        assert "\\begin{tabular}" in (work / f"results/tables/{name}.tex").read_text()
+    for name in ("fig6_bars_embedded", "fig14_strips_embedded", "vcd_by_frame_embedded"):
+        with Image.open(work / f"results/figures/{name}.png") as img:
+            assert img.size[0] > 400
+
+
 def test_dvc_metrics_and_plots_show(pipeline):
     work, env, dvc = pipeline["work"], pipeline["env"], pipeline["dvc"]
     shown = json.loads(_run(dvc + ["metrics", "show", "--json"], work, env).stdout)
     files = next(iter(shown.values()))["data"]
-    assert "results/sanity/metrics.json" in files and "results/data/split_summary.json" in files
+    assert {"results/sanity/metrics.json", "results/data/split_summary.json", "results/claims.json", "runs/vcd/run_info.json"} <= set(files)
     _run(dvc + ["plots", "show", "--json"], work, env)
 
 
