@@ -62,6 +62,30 @@ def test_changed_settings_start_afresh(tiny_params, tiny_items, tmp_path):
     assert info["resumed_from_step"] == 0
 
 
+def test_a_retrained_base_model_or_new_split_starts_afresh(tiny_params, tiny_items, tmp_path):
+    """Same settings, different base weights or training items: never resume stale adapters."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    with pytest.raises(FinetuneInterrupted):
+        run_finetune(tiny_params, "vcd", tmp_path / "run", tiny_items, progress=False, stop_after_steps=3)
+    retrained = tmp_path / "retrained_base"
+    shutil.copytree(tiny_params["model"]["toy"]["dir"], retrained)
+    weights = next(retrained.glob("transformer/*.safetensors"))
+    state = load_file(str(weights))
+    key = next(iter(state))
+    state[key] = state[key] + 0.01
+    save_file(state, str(weights))
+    other = copy.deepcopy(tiny_params)
+    other["model"]["toy"]["dir"] = str(retrained)
+    with pytest.raises(FinetuneInterrupted):
+        run_finetune(other, "vcd", tmp_path / "run", tiny_items, progress=False, stop_after_steps=3)
+    assert read_run_info(tmp_path / "run")["resumed_from_step"] == 0
+    fewer = run_finetune(other, "vcd", tmp_path / "run", tiny_items[1:], progress=False)
+    assert fewer["resumed_from_step"] == 0
+
+
 @pytest.mark.parametrize(
     "change, error, match",
     [

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .data import Item
 from .metric import metric_from_params
-from .models import add_lora, check_model_available, load_pipeline, lora_target_report, model_provenance, save_lora
+from .models import add_lora, check_model_available, load_pipeline, lora_target_report, model_provenance, save_lora, sha256_of_files
 from .provenance import params_digest, record
 from .rewards import REWARDS, build_reward
 from .sampling import decode_frames, encode_conditions, generate_video, sample_latents
@@ -60,11 +60,22 @@ def seeded_generator(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
-def _finetune_digest(params: Mapping[str, Any], reward: str) -> str:
-    """What a checkpoint must match to be resumed: everything that shapes the run."""
+def _finetune_digest(
+    params: Mapping[str, Any], reward: str, base_model: Mapping[str, str], train_items: Sequence[Item]
+) -> str:
+    """What a checkpoint must match to be resumed: everything that shapes the run.
+
+    Settings alone are not enough: a re-trained base model (same ``model`` params,
+    new weights) or a new split would otherwise resume adapters trained on something
+    else. So the digest also covers the base model's weight record and the training
+    items' ids, captions and image bytes.
+    """
     keys = ("model", "video", "vcd", "rewards")
     finetune = {k: v for k, v in params["finetune"].items() if k != "rewards"}  # the list of runs is not a setting of this run
-    return params_digest({"reward": reward, "finetune": finetune, **{k: params.get(k) for k in keys}})
+    data = [(it.id, it.caption, sha256_of_files([Path(it.image)])) for it in train_items]
+    return params_digest(
+        {"reward": reward, "finetune": finetune, **{k: params.get(k) for k in keys}, "base_model": dict(base_model), "train_items": data}
+    )
 
 
 def validate_finetune(params: Mapping[str, Any], reward: str, run_dir: str | Path) -> None:
@@ -172,12 +183,15 @@ def run_finetune(
     if ft.get("gradient_checkpointing", True):
         pipe.transformer.enable_gradient_checkpointing()
     lora_params = [p for p in pipe.transformer.parameters() if p.requires_grad]
+    for p in lora_params:  # trainable weights in float32 even when the model runs in bf16 (autocast handles the matmuls)
+        p.data = p.data.float()
     optimizer = torch.optim.AdamW(lora_params, lr=float(ft["lr"]), weight_decay=float(ft.get("weight_decay", 0.0)))
     transformer, optimizer = accelerator.prepare(pipe.transformer, optimizer)
     unwrapped = accelerator.unwrap_model(transformer)
 
     # ---------------------------------------------------------------- run folder, resume
-    digest = _finetune_digest(params, reward_name)
+    base = model_provenance(model_cfg)
+    digest = _finetune_digest(params, reward_name, base, train_items)
     ckpt_dir = run_dir / "checkpoints"
     latest = _latest_checkpoint(ckpt_dir)
     state = torch.load(latest, map_location="cpu", weights_only=False) if latest is not None else None
@@ -194,7 +208,6 @@ def run_finetune(
         set_peft_model_state_dict(unwrapped, state["lora"])
         optimizer.load_state_dict(state["optimizer"])
         start_step, rows, val_rows, elapsed = state["step"], state["rows"], state["val_rows"], state["elapsed"]
-    base = model_provenance(model_cfg)
     if accelerator.is_main_process:
         _write_info(run_dir, {"status": "running", "reward": reward_name, "resumed_from_step": start_step})
 
