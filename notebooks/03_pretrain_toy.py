@@ -95,7 +95,8 @@ if log is not None:
 
 # %% [markdown]
 # ## Drift check: does the base model drift from its conditioning image?
-# Videos for training and evaluation items (`pretrain.check_seeds` seeds each), then
+# Videos for (up to `pretrain.check_items`) training and evaluation items
+# (`pretrain.check_seeds` seeds each), then
 # per frame i: VCD to the first frame (unweighted) and SSIM to the first frame, a
 # measure with no learned weights.
 
@@ -103,7 +104,8 @@ if log is not None:
 metric = metric_from_params(params["vcd"], "paper").to(device)
 width, height, num_frames = video_cfg["width"], video_cfg["height"], video_cfg["num_frames"]
 rows, strips = [], []
-for part, items in (("train", train_items), ("eval", eval_items)):
+check = int(params["pretrain"]["check_items"])  # per split: the paper's eval splits have thousands of items
+for part, items in (("train", train_items[:check]), ("eval", eval_items[:check])):
     for seed in params["pretrain"]["check_seeds"]:
         images = [np.asarray(Image.open(it.image).convert("RGB")) for it in items]
         videos = generate_video(pipe, images, [it.caption for it in items], [seed] * len(items), num_frames, height, width,

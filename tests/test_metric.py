@@ -270,3 +270,26 @@ def test_bad_configuration():
         VideoConsistencyDistance.preset("best")
     with pytest.raises(ValueError, match="both 0"):
         VideoConsistencyDistance(phase_weight=0, amplitude_weight=0)
+
+
+# --------------------------------------------------------------------------- properties (hypothesis)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), shift=st.floats(-2.0, 2.0), channels=st.integers(1, 4))
+def test_sliced_wasserstein_properties(seed, shift, channels):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, channels, 7, 6, generator=g)
+    y = torch.randn(2, channels, 7, 6, generator=g)
+    proj = torch.randn(5, channels, 3, 3, generator=g)
+    proj = proj / proj.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    d = sliced_wasserstein(x, y, proj)
+    assert torch.all(d >= 0)
+    torch.testing.assert_close(d, sliced_wasserstein(y, x, proj))  # symmetric
+    assert torch.all(sliced_wasserstein(x, x, proj) == 0)  # identity
+    # a constant offset c moves every 1-D projection by c * sum(filter): W1 = mean |c * sum|
+    offset = sliced_wasserstein(x, x + shift, proj)
+    expected = (shift * proj.flatten(1).sum(dim=1)).abs().mean()
+    torch.testing.assert_close(offset, expected.expand(2), rtol=1e-4, atol=1e-5)
