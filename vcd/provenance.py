@@ -32,17 +32,30 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# What shapes a result: the package, notebooks, settings and inputs. Pipeline outputs
+# (results/, runs/, dvc.lock, the README's synced tables) are tracked too, and DVC
+# deletes a stage's outputs before running it, so counting them would mark every
+# pipeline run as "dirty".
+SOURCE_PATHS = ("vcd", "notebooks", "scripts", "data", "profiles", "params.yaml", "dvc.yaml", "pyproject.toml", "constraints.txt")
+
+
 def code_version(root: str | Path = ".") -> dict[str, Any]:
-    """Git commit of the repository and whether tracked files differ from it."""
+    """Git commit of the repository and whether its sources differ from it.
+
+    ``dirty`` is true when tracked files under :data:`SOURCE_PATHS` differ from the
+    commit; ``dirty_files`` names them (so a result made with uncommitted code says
+    which code).
+    """
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.rstrip()
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS)
     except (subprocess.CalledProcessError, FileNotFoundError):
         return {"commit": "unknown (not a git checkout or no commits)", "dirty": None}
-    return {"commit": commit, "dirty": dirty}
+    files = [line[3:] for line in changed.splitlines() if line.strip()]
+    return {"commit": commit, "dirty": bool(files), "dirty_files": files}
 
 
 def params_digest(params: Mapping[str, Any]) -> str:
