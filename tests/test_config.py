@@ -49,3 +49,16 @@ def test_default_params_are_the_offline_embedded_profile():
     assert params["profile"] == "default" and params["runtime"]["offline"] == 1
     assert params["data"]["datasets"] == ["embedded"]
     assert params["vcd"]["encoder_weights"] is None
+
+
+def test_paper_profile_follows_section_4_1(tmp_path):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    (tmp_path / "profiles" / "paper.yaml").write_text((REPO / "profiles" / "paper.yaml").read_text())
+    apply_profile("paper", tmp_path)
+    params = load_params(tmp_path / "params.yaml")
+    assert (params["video"]["width"], params["video"]["height"], params["video"]["num_frames"]) == (368, 272, 25)
+    assert params["model"]["num_inference_steps"] == 30
+    ft = params["finetune"]
+    assert (ft["lr"], ft["backprop_steps"], ft["lora"]["rank"]) == (2e-4, 1, 16)
+    assert ft["gradient_checkpointing"] is True

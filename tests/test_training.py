@@ -53,6 +53,17 @@ def test_a_killed_run_resumes_to_the_same_weights(tiny_params, tiny_items, tmp_p
     assert full["loss_last_quarter"] == resumed["loss_last_quarter"]
 
 
+def test_gradient_checkpointing_trades_memory_not_numerics(tiny_params, tiny_items, tmp_path):
+    """Checkpointing recomputes activations to save memory; the losses must not change."""
+    logs = {}
+    for flag in (True, False):
+        params = copy.deepcopy(tiny_params)
+        params["finetune"]["gradient_checkpointing"] = flag
+        run_finetune(params, "vcd", tmp_path / str(flag), tiny_items, progress=False)
+        logs[flag] = pd.read_csv(tmp_path / str(flag) / "train_log.csv")
+    pd.testing.assert_series_equal(logs[True].loss, logs[False].loss)
+
+
 def test_changed_settings_start_afresh(tiny_params, tiny_items, tmp_path):
     with pytest.raises(FinetuneInterrupted):
         run_finetune(tiny_params, "vcd", tmp_path / "run", tiny_items, progress=False, stop_after_steps=3)
