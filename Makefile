@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	@# --no-compile: byte-compile only the modules that get imported, on first import (measured: setup 2.4 -> 1.4 min)
+	$(PY) -m pip install --quiet --no-compile -c constraints.txt -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vcd)" >/dev/null
 	@touch $(STAMP)
 
