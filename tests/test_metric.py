@@ -84,6 +84,16 @@ def test_identity_is_zero_and_distance_positive(metric, video):
     assert torch.all(metric.frame_distance(x, video[:, 3]) > 0)
 
 
+def test_single_reference_image_is_compared_with_every_frame(metric, video):
+    """A [1, 3, H, W] ``x`` (encoded once) gives what the expanded batch gives."""
+    ref, frames = video[0, :1], video[0, 1:]
+    expanded = ref.expand(len(frames), -1, -1, -1).contiguous()
+    torch.testing.assert_close(metric.frame_distance(ref, frames), metric.frame_distance(expanded, frames), rtol=1e-4, atol=1e-5)
+    single, batched = metric.components(ref, frames), metric.components(expanded, frames)
+    for name in batched:
+        torch.testing.assert_close(single[name], batched[name], rtol=1e-4, atol=1e-5)
+
+
 def test_unweighted_distance_is_symmetric(metric, video):
     x, y = video[:, 0], video[:, 4]
     torch.testing.assert_close(metric.frame_distance(x, y), metric.frame_distance(y, x), rtol=1e-5, atol=1e-6)

@@ -375,31 +375,38 @@ class VideoConsistencyDistance(nn.Module):
     def components(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """The unweighted terms of :meth:`frame_distance` separately: ``amplitude`` and
         ``phase`` (WD or L2 summed over layers, before ``*_weight``), or ``feature``."""
+        feats, left, right = self._encode_pairs(x, y)
+        return self._pair_terms(feats, left, right)
+
+    def _encode_pairs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Encode ``x`` and ``y`` in one pass -> (features, left, right): pair k compares
+        image ``left[k]`` with image ``right[k]``. A single ``x`` ([1, 3, H, W]) is
+        compared with every image of ``y`` and encoded (and projected) once."""
         self._check_pair(x, y)
-        batch = x.shape[0]
+        batch = y.shape[0]
         feats = self.encoder(torch.cat([x, y]).clamp(0, 1))
-        pairs = torch.arange(batch, device=x.device)
-        return self._pair_terms(feats, pairs, pairs + batch)
+        pairs = torch.arange(batch, device=y.device)
+        left = pairs if x.shape[0] == batch else torch.zeros_like(pairs)
+        return feats, left, pairs + x.shape[0]
 
     def _check_pair(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self._check_images("x", x, "[B, 3, H, W]")
         self._check_images("y", y, "[B, 3, H, W]")
         if x.dim() != 4 or y.dim() != 4:
             raise ValueError(f"x and y must be [B, 3, H, W]; got {tuple(x.shape)} and {tuple(y.shape)}")
-        if x.shape != y.shape:
-            raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+        if x.shape[1:] != y.shape[1:] or x.shape[0] not in (1, y.shape[0]):
+            raise ValueError(f"x and y must have the same shape (or x a single image [1, 3, H, W]); "
+                             f"got {tuple(x.shape)} and {tuple(y.shape)}")
         self._check_size(x.shape[-2], x.shape[-1])
 
     def frame_distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Unweighted distance between image batches ``x``, ``y`` ([B, 3, H, W] in [0, 1]) -> [B].
 
         The bracket of Eq. 2: WD(A_x, A_y) + phase_weight * WD(P_x, P_y), summed over layers.
+        ``x`` may be a single image [1, 3, H, W], compared with every image of ``y``.
         """
-        self._check_pair(x, y)
-        batch = x.shape[0]
-        feats = self.encoder(torch.cat([x, y]).clamp(0, 1))
-        pairs = torch.arange(batch, device=x.device)
-        return self._pair_distance(feats, pairs, pairs + batch)
+        feats, left, right = self._encode_pairs(x, y)
+        return self._pair_distance(feats, left, right)
 
     def _resolve_frame_index(self, frame_index: FrameIndex, batch: int, num_frames: int, first_allowed: int) -> torch.Tensor:
         if frame_index is None:

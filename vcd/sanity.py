@@ -57,10 +57,9 @@ def distance_curves(
         if kind == "content_swap":
             kwargs["other"] = images[names[(names.index(image_id) + 1) % len(names)]]
         video = make_video(kind, images[image_id], num_frames, size, **kwargs)
-        cond = video[:1].expand(num_frames - 1, -1, -1, -1).contiguous()
         frames = video[1:].contiguous()
         for metric_name, metric in metrics.items():
-            terms = metric.components(cond, frames)
+            terms = metric.components(video[:1], frames)  # the first frame is encoded once
             cfg = metric.config
             if cfg.space == "feature":
                 distance = terms["feature"]
@@ -110,7 +109,7 @@ def shift_sensitivity(
             for kind in APPEARANCE_DRIFTS
         ])
         targets = torch.cat([moved, drifted])
-        base = pan(image, 2, size, strength=0.0)[:1].expand(len(targets), -1, -1, -1).contiguous()
+        base = pan(image, 2, size, strength=0.0)[:1]  # one reference image, encoded once per metric
         for metric_name, metric in metrics.items():
             terms = metric.components(base, targets)
             cfg = metric.config
