@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 import torch
 
@@ -65,3 +67,19 @@ def test_generation_is_seeded_and_validates_shapes(pipe):
         generate_video(pipe, [torch.rand(3, 32, 32)], ["x"], [0], 6, 32, 32, 2)
     with pytest.raises(ValueError, match="multiples of 8"):
         generate_video(pipe, [torch.rand(3, 36, 36)], ["x"], [0], 5, 36, 36, 2)
+
+
+def test_repeated_images_are_encoded_once_with_identical_results(pipe):
+    """Seeds of one item share the conditioning encoding; noise and condition are exactly
+    those of one call per item."""
+    images = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(k)) for k in (1, 2)]
+    batch = [images[0], images[0], images[1], images[0]]
+    seeds = [5, 6, 7, 8]
+    with patch.object(pipe.vae, "encode", wraps=pipe.vae.encode) as encode:
+        joint = encode_conditions(pipe, batch, ["a cat"] * 4, 5, 32, 32, [torch.Generator().manual_seed(s) for s in seeds],
+                                  max_sequence_length=8)
+    assert encode.call_count == 2  # one per distinct image
+    single = [encode_conditions(pipe, [im], ["a cat"], 5, 32, 32, torch.Generator().manual_seed(s), max_sequence_length=8)
+              for im, s in zip(batch, seeds)]
+    torch.testing.assert_close(joint.latents, torch.cat([c.latents for c in single]), rtol=0, atol=0)
+    torch.testing.assert_close(joint.condition, torch.cat([c.condition for c in single]), rtol=0, atol=0)

@@ -91,12 +91,29 @@ def encode_conditions(
         image_embeds = torch.cat([pipe.encode_image(im, device) for im in pil_images]).to(dtype)
     pixels = _to_pixel_batch(pil_images, height, width, pipe).to(device, torch.float32)
     gens = generator if isinstance(generator, list) else [generator] * len(images)
-    outputs = [
-        pipe.prepare_latents(pixels[b : b + 1], 1, pipe.vae.config.z_dim, height, width, num_frames, torch.float32, device, gens[b])
-        for b in range(len(images))
-    ]
-    latents = torch.cat([o[0] for o in outputs])
-    condition = torch.cat([o[1] for o in outputs])
+    # One prepare_latents call per distinct image: it draws the noise from that item's
+    # generator and VAE-encodes the conditioning video. Items repeating an image (the
+    # seeds of one evaluation item) reuse its encoding and draw their noise exactly as
+    # prepare_latents would, so the result is bit-identical to one call per item.
+    # (diffusers' own list-of-generators path would encode the whole batch once per item.)
+    from diffusers.utils.torch_utils import randn_tensor
+
+    first_of: dict[int, int] = {}
+    for b in range(len(images)):
+        first_of[b] = next(a for a in range(b + 1) if a == b or torch.equal(pixels[a], pixels[b]))
+    outputs: dict[int, tuple] = {}
+    latents_list, condition_list = [], []
+    for b in range(len(images)):
+        a = first_of[b]
+        if a == b:
+            outputs[b] = pipe.prepare_latents(pixels[b : b + 1], 1, pipe.vae.config.z_dim, height, width, num_frames,
+                                              torch.float32, device, gens[b])
+            latents_list.append(outputs[b][0])
+        else:
+            latents_list.append(randn_tensor(outputs[a][0].shape, generator=gens[b], device=device, dtype=torch.float32))
+        condition_list.append(outputs[a][1])
+    latents = torch.cat(latents_list)
+    condition = torch.cat(condition_list)
     first_frame_mask = outputs[0][2] if pipe.config.expand_timesteps else None
     return Conditions(prompt_embeds, negative_embeds, image_embeds, latents, condition, first_frame_mask, num_frames)
 
