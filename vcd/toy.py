@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 
 from .synthetic import lighting, moving_object, pan, zoom
 
-__all__ = ["TrainingVideo", "make_training_videos", "train_vae", "latent_statistics", "train_transformer", "shifted_sigmas"]
+__all__ = ["TrainingVideo", "make_training_videos", "train_vae", "encode_videos", "latent_statistics", "train_transformer",
+           "shifted_sigmas"]
 
 _PANS = {"pans right": 0.0, "pans left": math.pi, "tilts down": math.pi / 2, "tilts up": -math.pi / 2}
 
@@ -94,6 +95,16 @@ def _seeded(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
 
 
+def _adamw_one_cycle(parameters, lr: float, steps: int, warmup: float, weight_decay: float):
+    """AdamW with a one-cycle schedule (``warmup``: fraction of steps ramping up, at least 2)."""
+    if int(steps) < 4:
+        raise ValueError(f"pre-training needs at least 4 steps per phase for its one-cycle schedule; got {steps}")
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    # OneCycleLR divides by (warmup * steps - 1): fewer than 2 warm-up steps would divide by zero
+    pct_start = max(float(warmup), 2.0 / int(steps))
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=int(steps), pct_start=pct_start)
+
+
 def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, clip_frames: int,
               kl_weight: float, seed: int, crop: Sequence[int] | None = None, progress: bool = True) -> pd.DataFrame:
     """Train the Wan VAE as an autoencoder on random clips.
@@ -107,8 +118,14 @@ def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int,
     step_px = int(vae.config.scale_factor_spatial)
     vae.train()
     vae.requires_grad_(True)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    conv3d = [m for m in vae.modules() if isinstance(m, torch.nn.Conv3d)]
+    if next(vae.parameters()).device.type == "cpu":
+        # oneDNN's channels-last 3-D convolutions: measured 1.45x faster VAE training on
+        # the 2-core CPU (README, Performance); the weights go back to contiguous below,
+        # the layout safetensors saves.
+        for m in conv3d:
+            m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last_3d)
+    optimizer, schedule = _adamw_one_cycle(vae.parameters(), lr, steps, warmup=0.1, weight_decay=0.0)
     rows, start = [], time.perf_counter()
     for step in tqdm(range(steps), desc="VAE", disable=not progress):
         g = _seeded(seed, step)
@@ -138,21 +155,31 @@ def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int,
         schedule.step()
         rows.append({"phase": "vae", "step": step + 1, "loss": float(loss.detach()), "l1": float(l1.detach()), "kl": float(kl.detach()),
                      "seconds": time.perf_counter() - start})
+    for m in conv3d:
+        m.weight.data = m.weight.data.contiguous()
     vae.eval()
     vae.requires_grad_(False)
     return pd.DataFrame(rows)
 
 
 @torch.no_grad()
-def latent_statistics(vae, videos: Sequence[TrainingVideo]) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of the posterior means over all training videos; stored
-    as the VAE's ``latents_mean`` / ``latents_std`` so that normalised latents have unit
-    variance, as Wan's released VAE does."""
-    per_video = []
-    for video in videos:
-        x = video.frames.unsqueeze(0).permute(0, 2, 1, 3, 4) * 2 - 1
-        per_video.append(vae.encode(x).latent_dist.mean[0].flatten(1))  # [z, F * h * w]
-    z = torch.cat(per_video, dim=1)
+def encode_videos(vae, videos: Sequence[TrainingVideo], batch_size: int = 16, progress: bool = True) -> torch.Tensor:
+    """Posterior means of the training videos -> [V, z, F, h, w] on the CPU, computed once
+    for the latent statistics and the transformer's targets, in batches (2.3x faster than
+    one video at a time on the CPU)."""
+    device = next(vae.parameters()).device
+    means = []
+    for start in tqdm(range(0, len(videos), batch_size), desc="encoding videos", disable=not progress):
+        x = torch.stack([v.frames for v in videos[start : start + batch_size]]).permute(0, 2, 1, 3, 4).to(device) * 2 - 1
+        means.append(vae.encode(x).latent_dist.mean.cpu())
+    return torch.cat(means)
+
+
+def latent_statistics(latents: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of the posterior means ``latents`` ([V, z, F, h, w], from
+    :func:`encode_videos`); stored as the VAE's ``latents_mean`` / ``latents_std`` so that
+    normalised latents have unit variance, as Wan's released VAE does."""
+    z = latents.transpose(0, 1).flatten(1)  # [z, V * F * h * w]
     return z.mean(dim=1).tolist(), z.std(dim=1).clamp_min(1e-3).tolist()
 
 
@@ -163,11 +190,12 @@ def shifted_sigmas(u: torch.Tensor, shift: float) -> torch.Tensor:
 
 
 def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, seed: int,
-                      max_sequence_length: int, progress: bool = True) -> pd.DataFrame:
+                      max_sequence_length: int, progress: bool = True, latents: torch.Tensor | None = None) -> pd.DataFrame:
     """Flow-matching training of the pipeline's transformer on the VAE latents.
 
-    Latents, first-frame conditions and prompt embeddings are computed once with the
-    pipeline's own functions (so training sees exactly what sampling will feed in).
+    Latents (``latents``: the videos' posterior means from :func:`encode_videos`, encoded
+    here when not given), first-frame conditions and prompt embeddings are computed once
+    with the pipeline's own functions (so training sees exactly what sampling will feed in).
     """
     from .sampling import encode_conditions
 
@@ -178,11 +206,12 @@ def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_s
     std = torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
     _, _, height, width = videos[0].frames.shape
     num_frames = videos[0].frames.shape[0]
+    if latents is None:
+        latents = encode_videos(vae, videos, progress=progress)
+    if latents.shape[0] != len(videos):
+        raise ValueError(f"latents has {latents.shape[0]} videos, expected {len(videos)}")
+    x0 = (latents - mean) / std
     with torch.no_grad():
-        x0 = torch.cat([
-            (vae.encode(v.frames.unsqueeze(0).permute(0, 2, 1, 3, 4).to(device) * 2 - 1).latent_dist.mean.cpu() - mean) / std
-            for v in tqdm(videos, desc="encoding videos", disable=not progress)
-        ])
         cond = encode_conditions(pipe, [v.frames[0] for v in videos], [v.caption for v in videos], num_frames, height, width,
                                  torch.Generator().manual_seed(int(seed)), max_sequence_length=max_sequence_length)
     condition, prompt_embeds = cond.condition.cpu(), cond.prompt_embeds.cpu()
@@ -190,8 +219,7 @@ def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_s
     transformer = pipe.transformer
     transformer.train()
     transformer.requires_grad_(True)
-    optimizer = torch.optim.AdamW(transformer.parameters(), lr=lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.05)
+    optimizer, schedule = _adamw_one_cycle(transformer.parameters(), lr, steps, warmup=0.05, weight_decay=0.01)
     rows, start = [], time.perf_counter()
     for step in tqdm(range(steps), desc="transformer", disable=not progress):
         g = _seeded(seed + 1, step)
@@ -243,11 +271,12 @@ def pretrain_toy(
     vae_cfg = pretrain["vae"]
     log_vae = train_vae(pipe.vae, videos, int(vae_cfg["steps"]), int(vae_cfg["batch_size"]), float(vae_cfg["lr"]),
                         int(vae_cfg["clip_frames"]), float(vae_cfg["kl_weight"]), seed, crop=vae_cfg.get("crop"), progress=progress)
-    mean, std = latent_statistics(pipe.vae, videos)
+    latents = encode_videos(pipe.vae, videos, progress=progress)
+    mean, std = latent_statistics(latents)
     pipe.vae.register_to_config(latents_mean=mean, latents_std=std)
     tr_cfg = pretrain["transformer"]
     log_tr = train_transformer(pipe, videos, int(tr_cfg["steps"]), int(tr_cfg["batch_size"]), float(tr_cfg["lr"]), seed,
-                               int(model["max_sequence_length"]), progress=progress)
+                               int(model["max_sequence_length"]), progress=progress, latents=latents)
     for component in (pipe.vae, pipe.transformer, pipe.text_encoder):
         component.requires_grad_(False)
         component.eval()

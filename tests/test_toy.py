@@ -1,0 +1,99 @@
+"""vcd.toy: synthetic training videos and the two pre-training phases, on a tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vcd.models import build_toy_pipeline, load_pipeline
+from vcd.toy import encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
+
+from tiny import CAPTIONS, TINY_TOY
+
+SIZE = (32, 32)
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {f"im{k}": torch.rand(3, 40, 48, generator=g) for k in range(2)}
+
+
+@pytest.fixture(scope="module")
+def videos(images):
+    return make_training_videos(images, {k: f"photo {k}" for k in images}, videos_per_image=3, num_frames=5, size=SIZE, seed=0)
+
+
+def _pipe(videos):
+    return build_toy_pipeline({**TINY_TOY, "flow_shift": 3.0}, [v.caption for v in videos] + CAPTIONS, seed=0)
+
+
+def test_training_videos_are_seeded_and_captioned(images, videos):
+    assert len(videos) == 6
+    assert all(v.frames.shape == (5, 3, SIZE[1], SIZE[0]) for v in videos)
+    assert all(v.caption.startswith(f"photo {v.image_id}, ") and v.caption.endswith(v.motion) for v in videos)
+    again = make_training_videos(images, {k: f"photo {k}" for k in images}, 3, 5, SIZE, seed=0)
+    assert all(torch.equal(a.frames, b.frames) and a.caption == b.caption for a, b in zip(videos, again))
+    other = make_training_videos(images, {k: f"photo {k}" for k in images}, 3, 5, SIZE, seed=1)
+    assert any(not torch.equal(a.frames, b.frames) for a, b in zip(videos, other))
+
+
+def test_vae_training_is_seeded_and_leaves_contiguous_weights(videos):
+    logs = []
+    for _ in range(2):
+        pipe = _pipe(videos)
+        logs.append(train_vae(pipe.vae, videos, steps=12, batch_size=2, lr=5e-3, clip_frames=5, kl_weight=1e-6, seed=0,
+                              crop=(16, 16), progress=False))
+        # channels-last is a training-time layout only: what is saved is plain contiguous
+        assert all(p.is_contiguous() for p in pipe.vae.parameters())
+        assert not pipe.vae.training and not any(p.requires_grad for p in pipe.vae.parameters())
+    assert list(logs[0].columns[:3]) == ["phase", "step", "loss"] and len(logs[0]) == 12
+    assert np.isfinite(logs[0].loss).all()
+    np.testing.assert_allclose(logs[0].loss, logs[1].loss, rtol=1e-5)
+
+
+def test_batched_encoding_matches_one_video_at_a_time(videos):
+    vae = _pipe(videos).vae
+    batched = encode_videos(vae, videos, batch_size=4, progress=False)
+    single = torch.cat([encode_videos(vae, [v], batch_size=1, progress=False) for v in videos])
+    assert batched.shape[:2] == (len(videos), vae.config.z_dim)
+    torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-5)
+    mean, std = latent_statistics(batched)
+    per_channel = batched.transpose(0, 1).flatten(1)
+    np.testing.assert_allclose(mean, per_channel.mean(1).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std, per_channel.std(1).clamp_min(1e-3).numpy(), rtol=1e-5)
+
+
+def test_transformer_training_uses_given_latents(videos):
+    pipe = _pipe(videos)
+    latents = encode_videos(pipe.vae, videos, progress=False)
+    log = train_transformer(pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False,
+                            latents=latents)
+    assert len(log) == 20 and np.isfinite(log.loss).all()
+    with pytest.raises(ValueError, match="latents has 2 videos, expected 6"):
+        train_transformer(pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False,
+                          latents=latents[:2])
+
+
+def test_pretrain_toy_saves_a_loadable_pipeline(tmp_path, tiny_params):
+    images = {f"im{k}": (np.random.default_rng(k).random((40, 48, 3)) * 255).astype(np.uint8) for k in range(2)}
+    model = tiny_params["model"]
+    pretrain = {"seed": 0, "videos_per_image": 2, "vae": {"steps": 10, "batch_size": 2, "clip_frames": 5, "crop": [16, 16],
+                "lr": 5e-3, "kl_weight": 1e-6}, "transformer": {"steps": 20, "batch_size": 2, "lr": 1e-3}}
+    pipe, log, videos = pretrain_toy(model, pretrain, tiny_params["video"], images, {k: f"photo {k}" for k in images}, CAPTIONS,
+                                     progress=False)
+    assert set(log.phase) == {"vae", "transformer"} and len(videos) == 4
+    assert len(pipe.vae.config.latents_mean) == TINY_TOY["vae"]["z_dim"]
+    pipe.save_pretrained(tmp_path)
+    loaded = load_pipeline({**model, "toy": {**model["toy"], "dir": str(tmp_path)}}, "cpu")
+    for name in ("vae", "transformer"):
+        for (key, a), b in zip(getattr(pipe, name).state_dict().items(), getattr(loaded, name).state_dict().values()):
+            assert torch.equal(a, b), f"{name}.{key} changed through save/load"
+
+
+def test_short_schedules_work_and_too_short_ones_are_refused(videos):
+    pipe = _pipe(videos)
+    assert len(train_vae(pipe.vae, videos, steps=5, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False)) == 5
+    with pytest.raises(ValueError, match="at least 4 steps"):
+        train_vae(pipe.vae, videos, steps=3, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False)
