@@ -106,8 +106,8 @@ width, height, num_frames = video_cfg["width"], video_cfg["height"], video_cfg["
 rows, strips = [], []
 check = int(params["pretrain"]["check_items"])  # per split: the paper's eval splits have thousands of items
 for part, items in (("train", train_items[:check]), ("eval", eval_items[:check])):
+    images = [np.asarray(Image.open(it.image).convert("RGB")) for it in items]
     for seed in params["pretrain"]["check_seeds"]:
-        images = [np.asarray(Image.open(it.image).convert("RGB")) for it in items]
         videos = generate_video(pipe, images, [it.caption for it in items], [seed] * len(items), num_frames, height, width,
                                 model_cfg["num_inference_steps"], model_cfg["guidance_scale"], model_cfg["max_sequence_length"])
         cond = torch.stack([torch.from_numpy(im).permute(2, 0, 1).float() / 255 for im in images]).to(videos.device)
