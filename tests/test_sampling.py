@@ -36,10 +36,16 @@ def test_truncated_backprop_reaches_lora_through_the_last_steps_only(pipe, tiny_
             p.normal_(std=0.01)
     cond = encode_conditions(pipe, [torch.rand(3, 32, 32)], ["a cat"], 5, 32, 32, torch.Generator().manual_seed(0), max_sequence_length=8)
     calls = []
-    hook = pipe.transformer.register_forward_hook(lambda m, i, o: calls.append(torch.is_grad_enabled()))
+    hook = pipe.transformer.register_forward_hook(lambda m, i, o: calls.append((torch.is_grad_enabled(), m.training)))
+    pipe.transformer.train()
     latents = sample_latents(pipe, cond, 3, grad_steps=1)
     hook.remove()
-    assert calls == [False, False, True]  # autograd on for the final denoising step only
+    # autograd (and dropout: train mode) on for the final denoising step only; the mode is restored
+    assert calls == [(False, False), (False, False), (True, True)]
+    assert pipe.transformer.training
+    pipe.transformer.eval()
+    sample_latents(pipe, cond, 3, grad_steps=0)
+    assert not pipe.transformer.training
     latents.square().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in lora_b)
     assert all(p.grad is None for n, p in pipe.transformer.named_parameters() if "lora_" not in n)
