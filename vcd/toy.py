@@ -96,10 +96,13 @@ def _seeded(seed: int, step: int) -> torch.Generator:
 
 
 def _adamw_one_cycle(parameters, lr: float, steps: int, warmup: float, weight_decay: float):
-    """AdamW with a one-cycle schedule (``warmup``: fraction of steps ramping up, at least 2)."""
-    if int(steps) < 4:
-        raise ValueError(f"pre-training needs at least 4 steps per phase for its one-cycle schedule; got {steps}")
+    """AdamW with a one-cycle schedule (``warmup``: fraction of steps ramping up, at least
+    2); schedules of fewer than 4 steps (smoke tests) keep the learning rate constant."""
+    if int(steps) < 1:
+        raise ValueError(f"pre-training needs at least 1 step per phase; got {steps}")
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    if int(steps) < 4:
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
     # OneCycleLR divides by (warmup * steps - 1): fewer than 2 warm-up steps would divide by zero
     pct_start = max(float(warmup), 2.0 / int(steps))
     return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=int(steps), pct_start=pct_start)
