@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -126,3 +127,48 @@ def test_generation_skips_complete_videos_and_discards_stale_ones(tiny_params, t
     assert again == {"generated": 1, "skipped": 3}
     changed = generate_method_videos(pipe, tiny_items[:2], [0, 1], out, video, model, fingerprint="b", progress=False)
     assert changed == {"generated": 4, "skipped": 0}  # other settings: every old video is stale
+
+
+def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_items, tmp_path, monkeypatch):
+    """The base model and a fine-tuned run: per-method CSVs, videos reused on a re-run,
+    regenerated when the LoRA changes; an unfinished run is refused before any work."""
+    import json
+
+    from vcd.data import write_manifest
+    from vcd.evaluation import evaluate_method
+    from vcd.models import add_lora, load_pipeline, save_lora
+
+    monkeypatch.chdir(tmp_path)
+    write_manifest(tmp_path / "data/splits/tiny/eval.json", "tiny", tiny_items[:2])  # absolute image paths
+    params = {**tiny_params, "evaluation": {**tiny_params["evaluation"], "datasets": ["tiny"], "seeds": [0, 1], "vcd_seeds": [0],
+                                            "video_dir": "videos", "results_dir": "eval"}}
+    lora = tiny_params["finetune"]["lora"]
+    pipe = load_pipeline(tiny_params["model"], "cpu")
+    add_lora(pipe.transformer, lora)
+    with torch.no_grad():
+        for name, p in pipe.transformer.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.05)
+    save_lora(pipe.transformer, tmp_path / "runs/r", lora)
+    (tmp_path / "runs/r/run_info.json").write_text(json.dumps({"status": "running"}))
+    with pytest.raises(FileNotFoundError, match="not a finished fine-tuning run"):
+        evaluate_method(params, "r", None, progress=False)
+    (tmp_path / "runs/r/run_info.json").write_text(json.dumps({"status": "complete"}))
+
+    base = evaluate_method(params, "base", None, progress=False)
+    tuned = evaluate_method(params, "r", None, progress=False)
+    assert base == {"method": "base", "generated": 4, "skipped": 0, "scored": 4, "excluded": 0}
+    assert tuned["generated"] == 4
+    per_video = pd.read_csv(tmp_path / "eval/r/per_video.csv")
+    assert len(per_video) == 4 and set(per_video.method) == {"r"} and (per_video.status == "ok").all()
+    base_videos = pd.read_csv(tmp_path / "eval/base/per_video.csv")
+    assert not np.allclose(per_video.temporal_flickering, base_videos.temporal_flickering)  # the LoRA changes the videos
+    assert evaluate_method(params, "r", None, progress=False)["skipped"] == 4  # same model, LoRA, settings: reused
+    save_lora(pipe.transformer, tmp_path / "runs/r", lora)  # same weights re-saved: still reused
+    assert evaluate_method(params, "r", None, progress=False)["skipped"] == 4
+    with torch.no_grad():
+        for name, p in pipe.transformer.named_parameters():
+            if "lora_B" in name:
+                p.mul_(2)
+    save_lora(pipe.transformer, tmp_path / "runs/r", lora)
+    assert evaluate_method(params, "r", None, progress=False)["generated"] == 4  # another LoRA: regenerated

@@ -69,6 +69,7 @@ __all__ = [
     "video_name",
     "generate_method_videos",
     "score_videos",
+    "evaluate_method",
 ]
 
 
@@ -462,3 +463,56 @@ def score_videos(method: str, dataset: str, items: Sequence, seeds: Sequence[int
         if name not in per_video:
             per_video[name] = np.nan
     return per_video, pd.DataFrame(frame_rows)
+
+
+def evaluate_method(params: Mapping, method: str, metric: VideoConsistencyDistance | None, device: str = "cpu",
+                    runs_dir: str = "runs", progress: bool = True) -> dict:
+    """Generate (or reuse) and score the evaluation videos of one method (Sec. 4.1).
+
+    ``method`` is ``"base"`` (the base model) or a finished fine-tuning run in
+    ``<runs_dir>/<method>/``, whose LoRA is folded into the transformer for sampling.
+    For every dataset of ``evaluation.datasets``: one video per (eval item, seed) into
+    ``<video_dir>/<method>/<dataset>/`` (reused when complete and made by the same
+    model, LoRA and settings), then every video read back from its MP4 and scored.
+    Writes ``<results_dir>/<method>/per_video.csv`` and ``per_frame.csv``; returns the
+    counts of videos generated, reused, scored and excluded.
+    """
+    from pathlib import Path
+
+    from .data import read_split
+    from .models import load_lora, load_pipeline, model_provenance, sha256_of_files
+    from .provenance import params_digest
+    from .training import require_complete_run
+
+    model_cfg, video_cfg, eval_cfg = params["model"], params["video"], params["evaluation"]
+    lora_dir = None if method == "base" else Path(runs_dir) / method
+    if lora_dir is not None:
+        require_complete_run(lora_dir)  # never a half-trained LoRA
+    torch.manual_seed(0)  # the same numbers whatever the order methods are evaluated in
+    pipe = load_pipeline(model_cfg, device, getattr(torch, model_cfg["dtype"]), offline=bool(params["runtime"]["offline"]))
+    if lora_dir is not None:
+        load_lora(pipe.transformer, lora_dir, merge=True)  # sampling only: W + (alpha / r) B A
+    pipe.transformer.eval()
+    # Everything that shapes the videos; a re-run reuses finished videos only if it matches.
+    lora_sha = None if lora_dir is None else sha256_of_files([lora_dir / "lora.safetensors"])
+    fingerprint = params_digest({"model": model_cfg, "video": video_cfg, "base": model_provenance(model_cfg), "lora": lora_sha})
+    video_root, out_dir = Path(eval_cfg["video_dir"]) / method, Path(eval_cfg["results_dir"]) / method
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = (int(video_cfg["width"]), int(video_cfg["height"]))
+    counts = {"method": method, "generated": 0, "skipped": 0}
+    per_video, per_frame = [], []
+    for dataset in eval_cfg["datasets"]:
+        items = read_split(f"data/splits/{dataset}", "eval")
+        made = generate_method_videos(pipe, items, eval_cfg["seeds"], video_root / dataset, video_cfg, model_cfg, fingerprint,
+                                      progress=progress)
+        counts["generated"] += made["generated"]
+        counts["skipped"] += made["skipped"]
+        pv, pf = score_videos(method, dataset, items, eval_cfg["seeds"], video_root / dataset, metric, int(video_cfg["num_frames"]),
+                              size, vcd_seeds=eval_cfg["vcd_seeds"], progress=progress)
+        per_video.append(pv)
+        per_frame.append(pf)
+    per_video_all = pd.concat(per_video, ignore_index=True)
+    per_video_all.to_csv(out_dir / "per_video.csv", index=False)
+    pd.concat(per_frame, ignore_index=True).to_csv(out_dir / "per_frame.csv", index=False)
+    counts.update(scored=int((per_video_all.status == "ok").sum()), excluded=int((per_video_all.status != "ok").sum()))
+    return counts
