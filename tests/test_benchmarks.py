@@ -34,3 +34,19 @@ def test_vcd_benchmark_single_configuration(capsys):
     assert result["seconds_per_frame"] > 0 and result["resolution"] == "96x80"
     args.mode = "loop"
     assert bench._one(args)["mode"] == "loop"
+
+
+def test_claims_by_code_version_table_matches_the_stored_runs():
+    """The README's stability table is recomputed from the stored claims files."""
+    import json
+
+    bench = _load("claims_by_code_version")
+    versions = ["fc07ceb", "c8c70cd", "71b1467"]
+    text = bench.table(versions)
+    assert text == (REPO / "benchmarks" / "results" / "claims_by_code_version.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| C")]
+    stored = {v: json.loads((bench.FOLDER / f"{v}.json").read_text()) for v in versions}
+    assert len(rows) == len(stored["71b1467"])
+    for row, claims in zip(rows, zip(*stored.values())):
+        held = sum(c["reproduced"] for c in claims)
+        assert row.endswith(f"| {held} / 3 |") and row.startswith(f"| {claims[0]['id']} |")
