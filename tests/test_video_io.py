@@ -24,10 +24,12 @@ def test_round_trip_keeps_shape_and_content(tmp_path):
 
 
 def test_same_frames_give_the_same_bytes(tmp_path):
-    video = smooth_video()
-    first = write_video(tmp_path / "one.mp4", video).read_bytes()
-    second = write_video(tmp_path / "two.mp4", video).read_bytes()
-    assert first == second
+    """Textured frames, written repeatedly: libx264 through PyAV gave different bytes
+    here from call to call (hence the ffmpeg process per file)."""
+    rng = np.random.default_rng(0)
+    video = np.clip(smooth_video(frames=9).astype(int) + rng.integers(-40, 40, (9, 32, 48, 3)), 0, 255).astype(np.uint8)
+    files = {write_video(tmp_path / f"v{k}.mp4", video).read_bytes() for k in range(4)}
+    assert len(files) == 1
 
 
 def test_completeness_checks_frame_count_and_size(tmp_path):

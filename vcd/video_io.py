@@ -1,18 +1,18 @@
-"""Reading and writing videos: H.264 MP4 through PyAV (FFmpeg's libraries, in process).
+"""Reading and writing videos: H.264 MP4.
 
 VBench reads generated videos back from MP4, so evaluation here does the same: the
 metrics see the decoded H.264 frames, compression included.
 
-Why PyAV and not an ``ffmpeg`` subprocess per file: starting a process and piping raw
-frames through it cost about 75 ms per write and 100 ms per read of a 9-frame 112x80
-video, 6-7 s per evaluated method in the default profile; in process it is a few ms
-(README, Performance). The encoder runs single-threaded so that the bytes (and so the
-decoded frames and every metric) do not depend on the machine's core count.
+Writing pipes the frames to a fresh ``ffmpeg`` process (imageio-ffmpeg's bundled
+binary): its libx264 output depends only on the frames. libx264 inside this process,
+through PyAV, was measured to give different bytes for the same frames from one call to
+the next (4 distinct files from 6 writes), which would make the metrics vary between
+runs of the same code. Reading decodes in process with PyAV (decoding is exact): about
+13 ms per 9-frame 112x80 video against 100 ms through a subprocess (README, Performance).
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,12 @@ __all__ = ["VideoReadError", "write_video", "read_video", "read_first_frame", "v
 
 class VideoReadError(ValueError):
     """A video file is missing, empty, corrupt or has fewer frames than required."""
+
+
+def _ffmpeg():
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg
 
 
 def _av():
@@ -37,11 +43,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, crf: int = 12) -> Path:
-    """Write ``frames`` ([T, H, W, 3] uint8) as H.264 MP4 (libx264, yuv420p, CRF ``crf``,
-    preset medium) atomically.
+    """Write ``frames`` ([T, H, W, 3] uint8) as H.264 MP4 (yuv420p) atomically.
 
-    The file appears under its final name only once it is complete, so an interrupted
-    run never leaves a truncated video that a re-run would take as done.
+    The file appears under its final name only once ffmpeg has finished, so an
+    interrupted run never leaves a truncated video that a re-run would take as done.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -51,17 +56,25 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, crf: int = 1
     height, width = frames.shape[1:3]
     if height % 2 or width % 2:
         raise ValueError(f"H.264 (yuv420p) needs even frame sizes; got {width}x{height}")
-    av = _av()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(int(fps)), options={"crf": str(int(crf)), "preset": "medium", "threads": "1"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for frame in frames:
-            image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            container.mux(stream.encode(image))
-        container.mux(stream.encode(None))  # flush the encoder's delayed frames
+    writer = _ffmpeg().write_frames(
+        str(tmp),
+        (width, height),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        quality=None,
+        output_params=["-crf", str(crf), "-preset", "medium", "-threads", "1"],  # bytes independent of the core count
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)  # start the generator
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
     tmp.replace(path)
     return path
 
