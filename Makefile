@@ -8,11 +8,11 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup repro test test-fast lab sync-notebooks constraints clean-venv benchmark
+.PHONY: setup repro test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# --no-compile: byte-compile only the modules that get imported, on first import (measured: setup 2.4 -> 1.4 min)
+	@# --no-compile: byte-compile only the modules that get imported, on first import (README, Performance)
 	$(PY) -m pip install --quiet --no-compile -c constraints.txt -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vcd)" >/dev/null
 	@touch $(STAMP)
@@ -24,12 +24,22 @@ repro: setup
 	@if [ "$(PROFILE)" != "default" ]; then $(PY) -m vcd.config apply-profile $(PROFILE); fi
 	source $(VENV)/bin/activate && dvc repro
 
-test: setup
+# The linter first (seconds), then the test suite.
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (skips the end-to-end `dvc repro` smoke test).
-test-fast: setup
+test-fast: lint
 	$(PY) -m pytest -m "not pipeline" $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Apply the linter's fixes and the formatter (then review the diff).
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 lab: setup
 	source $(VENV)/bin/activate && jupyter lab notebooks/
@@ -37,6 +47,10 @@ lab: setup
 # Regenerate the .ipynb files from their reviewed jupytext .py twins.
 sync-notebooks: setup
 	source $(VENV)/bin/activate && jupytext --sync notebooks/*.py
+
+# Regenerate the package dependencies of dvc.yaml's stages from the import graph.
+stage-deps: setup
+	$(PY) -m vcd.pipeline deps --write
 
 benchmark: setup
 	$(PY) benchmarks/bench_vcd.py

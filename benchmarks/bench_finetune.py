@@ -43,46 +43,78 @@ WAN_1_3B = {"num_layers": 30, "num_attention_heads": 12, "attention_head_dim": 1
 def _wan_like_pipeline(device: torch.device, dtype: torch.dtype, size: dict | None = None):
     """Random-weight components with Wan2.1-Fun-1.3B-InP's shapes (no tokenizer: the
     benchmark feeds text embeddings of Wan's size directly)."""
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanTransformer3DModel,
+    )
 
     size = {**WAN_1_3B, **(size or {})}
     width = size["num_attention_heads"] * size["attention_head_dim"]
     transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=size["num_attention_heads"], attention_head_dim=size["attention_head_dim"],
-        in_channels=36, out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=size["ffn_dim"], num_layers=size["num_layers"],
-        cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, image_dim=1280, added_kv_proj_dim=width, rope_max_seq_len=1024,
+        patch_size=(1, 2, 2),
+        num_attention_heads=size["num_attention_heads"],
+        attention_head_dim=size["attention_head_dim"],
+        in_channels=36,
+        out_channels=16,
+        text_dim=4096,
+        freq_dim=256,
+        ffn_dim=size["ffn_dim"],
+        num_layers=size["num_layers"],
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        eps=1e-6,
+        image_dim=1280,
+        added_kv_proj_dim=width,
+        rope_max_seq_len=1024,
     ).to(device, dtype)
-    vae = AutoencoderKLWan(base_dim=size["vae_base_dim"]).to(device, torch.float32)  # Wan2.1's VAE architecture, random weights
+    vae = AutoencoderKLWan(base_dim=size["vae_base_dim"]).to(
+        device, torch.float32
+    )  # Wan2.1's VAE architecture, random weights
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0)
-    return WanImageToVideoPipeline(tokenizer=None, text_encoder=None, vae=vae, transformer=transformer, scheduler=scheduler)
+    return WanImageToVideoPipeline(
+        tokenizer=None, text_encoder=None, vae=vae, transformer=transformer, scheduler=scheduler
+    )
 
 
-def run(config: str, device_name: str, steps: int, shape: tuple[int, int, int, int] | None = None, wan_size: dict | None = None) -> dict:
-    from vcd.config import load_params
-    from vcd.metric import metric_from_params
-    from vcd.provenance import cpu_name
+def run(
+    config: str,
+    device_name: str,
+    steps: int,
+    shape: tuple[int, int, int, int] | None = None,
+    wan_size: dict | None = None,
+) -> dict:
+    import dataclasses
+
+    from vcd.layout import Layout
+    from vcd.metric import metric_from_config
     from vcd.models import add_lora, load_pipeline
+    from vcd.provenance import cpu_name
     from vcd.rewards import VCDReward
     from vcd.sampling import Conditions, decode_frames, encode_conditions, sample_latents
+    from vcd.settings import Settings
 
     device = torch.device(device_name)
-    params = load_params(REPO / "params.yaml")
-    lora = params["finetune"]["lora"]
+    layout = Layout(REPO)
+    settings = Settings.load(layout.params_file)
+    lora = settings.finetune.lora
     if config == "toy":
-        width, height, frames, denoise = params["video"]["width"], params["video"]["height"], params["video"]["num_frames"], params["model"]["num_inference_steps"]
-        pipe = load_pipeline(params["model"], device, torch.float32)
-        vcd_params = params["vcd"]
+        video, model = settings.video, settings.model
+        width, height, frames, denoise = video.width, video.height, video.num_frames, model.num_inference_steps
+        pipe = load_pipeline(dataclasses.replace(model, dtype="float32"), layout, device)
+        vcd_config = settings.vcd
         dtype = torch.float32
     else:
         width, height, frames, denoise = shape or (368, 272, 25, 30)
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
         pipe = _wan_like_pipeline(device, dtype, wan_size)
-        vcd_params = {**params["vcd"], "num_projections": 256}
+        vcd_config = dataclasses.replace(settings.vcd, num_projections=256)
     torch.manual_seed(0)
     add_lora(pipe.transformer, lora)
     pipe.transformer.enable_gradient_checkpointing()
     pipe.transformer.train()
-    reward = VCDReward(metric_from_params(vcd_params, "paper"), "vcd").to(device)
+    reward = VCDReward(metric_from_config(vcd_config, "paper"), "vcd").to(device)
     lora_params = [p for p in pipe.transformer.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(lora_params, lr=2e-4)
     image = torch.rand(3, height, width)
@@ -90,9 +122,19 @@ def run(config: str, device_name: str, steps: int, shape: tuple[int, int, int, i
     def conditions() -> Conditions:
         g = torch.Generator().manual_seed(0)
         if config == "toy":
-            return encode_conditions(pipe, [image], ["a cup of coffee"], frames, height, width, g,
-                                     max_sequence_length=params["model"]["max_sequence_length"])
-        latents, condition = pipe.prepare_latents((image[None] * 2 - 1).to(device), 1, 16, height, width, frames, torch.float32, device, g)
+            return encode_conditions(
+                pipe,
+                [image],
+                ["a cup of coffee"],
+                frames,
+                height,
+                width,
+                g,
+                max_sequence_length=settings.model.max_sequence_length,
+            )
+        latents, condition = pipe.prepare_latents(
+            (image[None] * 2 - 1).to(device), 1, 16, height, width, frames, torch.float32, device, g
+        )
         text = torch.randn(1, 512, 4096, device=device, dtype=dtype)
         image_tokens = torch.randn(1, 257, 1280, device=device, dtype=dtype)
         return Conditions(text, None, image_tokens, latents, condition, None, frames)
@@ -120,10 +162,15 @@ def run(config: str, device_name: str, steps: int, shape: tuple[int, int, int, i
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return {
-        "config": config, "device": device.type,
+        "config": config,
+        "device": device.type,
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
-        "resolution": f"{width}x{height}", "frames": frames, "denoising_steps": denoise, "backprop_steps": 1,
-        "seconds_per_step": min(times), "peak_memory_mb": _peak_mb(device),
+        "resolution": f"{width}x{height}",
+        "frames": frames,
+        "denoising_steps": denoise,
+        "backprop_steps": 1,
+        "seconds_per_step": min(times),
+        "peak_memory_mb": _peak_mb(device),
         "trainable_lora_parameters": int(sum(p.numel() for p in lora_params)),
     }
 

@@ -100,30 +100,52 @@ def main() -> int:
         return 0
 
     import torch
-    import yaml
 
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    default_res = (params["video"]["width"], params["video"]["height"])
+    from vcd.layout import Layout
+    from vcd.settings import Settings
+
+    settings = Settings.load(Layout(REPO).params_file)
+    default_res = settings.video.size
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
     configs = []
     for device in devices:
         gpu = device == "cuda"
         for (w, h), frames in (((368, 272), 24 if gpu else 4), (default_res, 24 if gpu else 8)):
-            for projections in (256, int(params["vcd"]["num_projections"])):
+            for projections in (256, settings.vcd.num_projections):
                 for mode in ("batched", "loop"):
                     configs.append((device, w, h, projections, mode, frames))
     configs = list(dict.fromkeys(configs))
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 32), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
     results = []
     for device, w, h, projections, mode, frames in configs:
-        cmd = [sys.executable, __file__, "--one", "--device", device, "--width", str(w), "--height", str(h),
-               "--projections", str(projections), "--mode", mode, "--frames", str(frames), "--repeats", str(args.repeats)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            "--device",
+            device,
+            "--width",
+            str(w),
+            "--height",
+            str(h),
+            "--projections",
+            str(projections),
+            "--mode",
+            mode,
+            "--frames",
+            str(frames),
+            "--repeats",
+            str(args.repeats),
+        ]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
         results.append(result)
-        print(f"{device:4s} {w}x{h} P={projections:3d} {mode:7s} {frames:2d} frames: "
-              f"{result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak {result['peak_memory_mb']:8.1f} MB", flush=True)
+        print(
+            f"{device:4s} {w}x{h} P={projections:3d} {mode:7s} {frames:2d} frames: "
+            f"{result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak {result['peak_memory_mb']:8.1f} MB",
+            flush=True,
+        )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")

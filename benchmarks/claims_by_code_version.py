@@ -2,7 +2,7 @@
 
 Each file in ``benchmarks/results/claims_by_code_version/`` is the ``results/claims.json``
 of a full ``make repro`` from a fresh clone of that commit (named by its short hash;
-its provenance is in the run's ``report_metrics.json``). Same code and params give the
+its provenance is in the run's ``provenance.json``). Same code and params give the
 same numbers; these versions differ in floating-point details of pre-training and
 fine-tuning, so the table shows how much the toy setup's conclusions depend on them.
 
@@ -24,8 +24,10 @@ def table(versions: list[str]) -> str:
     """Markdown: per claim, each version's effect, p-value and outcome."""
     runs = {v: {c["id"]: c for c in json.loads((FOLDER / f"{v}.json").read_text())} for v in versions}
     ids = list(next(iter(runs.values())))
-    lines = ["| claim | metric | " + " | ".join(f"`{v}`: effect (p)" for v in versions) + " | held in |",
-             "|---|---|" + "---|" * len(versions) + "---|"]
+    lines = [
+        "| claim | metric | " + " | ".join(f"`{v}`: effect (p)" for v in versions) + " | held in |",
+        "|---|---|" + "---|" * len(versions) + "---|",
+    ]
     for cid in ids:
         first = runs[versions[0]][cid]
         cells = []

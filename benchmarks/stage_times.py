@@ -7,13 +7,18 @@ metadata (papermill records each run's duration), as a Markdown table.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    executed = sorted((REPO / "results" / "notebooks").glob("*.ipynb")) + sorted((REPO / "runs").glob("*/*.ipynb"))
+    sys.path.insert(0, str(REPO))
+    from vcd.layout import Layout
+
+    layout = Layout(REPO)
+    executed = sorted(layout.executed_notebook("*").parent.glob("*.ipynb")) + sorted(layout.runs_dir.glob("*/*.ipynb"))
     rows, total = [], 0.0
     for path in executed:
         meta = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (vcd)
 #     language: python
@@ -25,37 +27,28 @@
 # (`data/embedded/manifest.json`).
 
 # %% tags=["parameters"]
-params_file = "params.yaml"
-out_dir = "data/splits"
-results_dir = "results/data"
+params_file = None  # None: the repository's params.yaml
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
 import pandas as pd
-from PIL import Image
 
-from vcd.config import find_repo_root, load_params
 from vcd.data import build_split, read_split
-from vcd.provenance import record
-from vcd.reporting import profile_label, save_figure, write_json
+from vcd.figures import plot_split_images, save_figure
+from vcd.files import write_json
+from vcd.layout import Layout
+from vcd.provenance import profile_label, record
+from vcd.settings import Settings
 
-os.chdir(find_repo_root())
-params = load_params(params_file)
-width, height = params["video"]["width"], params["video"]["height"]
+layout = Layout.discover()
+settings = Settings.load(params_file or layout.params_file)
+data, video = settings.data, settings.video
 
 # %% [markdown]
 # ## Check, prepare and split each dataset
 
 # %%
-summaries = []
-for name in params["data"]["datasets"]:
-    summaries.append(
-        build_split(name, params["data"][name], f"{out_dir}/{name}", width, height,
-                    seed=params["data"]["split_seed"], min_side=params["data"]["min_side"])
-    )
-summary = pd.DataFrame(summaries).set_index("dataset")
+summary = pd.DataFrame([build_split(name, data, layout, video) for name in data.datasets]).set_index("dataset")
 summary
 
 # %% [markdown]
@@ -63,9 +56,7 @@ summary
 # Nothing is dropped silently: rejected files stay in the report with their reason.
 
 # %%
-reports = pd.concat(
-    [pd.read_csv(f"{out_dir}/{name}/report.csv").assign(dataset=name) for name in params["data"]["datasets"]]
-)
+reports = pd.concat([pd.read_csv(layout.split_report(name)).assign(dataset=name) for name in data.datasets])
 reports[["dataset", "id", "status", "reasons", "width", "height", "mode"]]
 
 # %% [markdown]
@@ -73,36 +64,27 @@ reports[["dataset", "id", "status", "reasons", "width", "height", "mode"]]
 # Train items first, then evaluation items, at the generation resolution.
 
 # %%
-for name in params["data"]["datasets"]:
-    items = [("train", it) for it in read_split(f"{out_dir}/{name}", "train")] + [
-        ("eval", it) for it in read_split(f"{out_dir}/{name}", "eval")
+for name in data.datasets:
+    items = [("train", it) for it in read_split(layout, name, "train")] + [
+        ("eval", it) for it in read_split(layout, name, "eval")
     ]
-    shown = items[:24]
-    cols = 4
-    rows = (len(shown) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (part, item) in zip(axes.flat, shown):
-        ax.imshow(Image.open(item.image))
-        caption = item.caption if len(item.caption) < 70 else item.caption[:67] + "..."
-        ax.set_title(f"[{part}] {item.id}\n{caption}", fontsize=6.5, wrap=True)
-    fig.suptitle(f"{name}: {summary.loc[name, 'train']} train / {summary.loc[name, 'eval']} eval items "
-                 f"({width}x{height}), split seed {params['data']['split_seed']}", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, f"{results_dir}/split_{name}.png", footer=profile_label(params))
+    fig = plot_split_images(
+        items,
+        f"{name}: {summary.loc[name, 'train']} train / {summary.loc[name, 'eval']} eval items "
+        f"({video.width}x{video.height}), split seed {data.split_seed}",
+    )
+    save_figure(fig, layout.split_figure(name), footer=profile_label(settings.profile))
     plt.show()
 
 # %% [markdown]
 # ## Metrics for DVC
+# The counts per dataset (`dvc metrics show`); what produced them goes to its own file.
 
 # %%
-write_json(
-    f"{results_dir}/split_summary.json",
-    {"datasets": {name: row for name, row in zip(summary.index, summary.to_dict("records"))},
-     "provenance": record(params)},
-)
-summary[["files", "files_ok", "files_converted", "files_rejected", "train", "eval"]]
+counts = ["items", "files_ok", "files_converted", "files_rejected", "train", "eval"]
+write_json(layout.data_results.metrics, {name: {k: int(row[k]) for k in counts} for name, row in summary.iterrows()})
+write_json(layout.data_results.provenance, record(settings, layout.root))
+summary[counts]
 
 # %% [markdown]
 # **Reading.** Every embedded photograph is usable; the grayscale ones are converted

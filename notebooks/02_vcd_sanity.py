@@ -29,78 +29,53 @@
 # 4. the temporal weight (N - i + 1) / N.
 
 # %% tags=["parameters"]
-params_file = "params.yaml"
-results_dir = "results/sanity"
+params_file = None  # None: the repository's params.yaml
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 
-from vcd.config import find_repo_root, load_params
-from vcd.data import load_manifest, load_rgb, resolve_image
-from vcd.metric import metric_from_params
-from vcd.provenance import record
-from vcd.reporting import (plot_components, plot_distance_curves, plot_shift_sensitivity,
-                           plot_temporal_weight, profile_label, save_figure, write_json)
-from vcd.sanity import distance_curves, separation_summary, shift_sensitivity
-from vcd.synthetic import make_video, to_tensor
+from vcd.figures import (
+    plot_components,
+    plot_distance_curves,
+    plot_shift_sensitivity,
+    plot_synthetic_videos,
+    plot_temporal_weight,
+    save_figure,
+)
+from vcd.files import write_csv, write_json
+from vcd.layout import Layout
+from vcd.metric import metric_from_config
+from vcd.provenance import profile_label, record
+from vcd.sanity import distance_curves, load_sanity_images, sanity_metrics, shift_sensitivity
+from vcd.settings import Settings
 
-os.chdir(find_repo_root())
-params = load_params(params_file)
-cfg = params["sanity"]
-size = (cfg["width"], cfg["height"])
-torch.manual_seed(params["vcd"]["seed"])
-
-_, items = load_manifest(params["data"]["embedded"]["manifest"])
-by_id = {it.id: it for it in items}
-missing = [i for i in cfg["images"] if i not in by_id]
-if missing:
-    raise ValueError(f"sanity.images names unknown embedded ids {missing}; known: {sorted(by_id)}")
-images = {}
-for image_id in cfg["images"]:
-    rgb, report = load_rgb(resolve_image(by_id[image_id].image, "data/embedded"), image_id)
-    if rgb is None:
-        raise ValueError(f"sanity image {image_id} is unusable: {report.reasons}")
-    images[image_id] = to_tensor(rgb)
-
-metric = metric_from_params(params["vcd"], "paper")
-footer = profile_label(params, metric.encoder.provenance())
+layout = Layout.discover()
+settings = Settings.load(params_file or layout.params_file)
+cfg, results = settings.sanity, layout.sanity
+torch.manual_seed(settings.vcd.seed)
+images = load_sanity_images(cfg.images, layout.embedded_manifest)
+metric = metric_from_config(settings.vcd, "paper")
+footer = profile_label(settings.profile, metric.encoder.provenance())
 print(footer)
 
 # %% [markdown]
 # ## What the synthetic videos look like
 
 # %%
-kinds = cfg["kinds"]
-first = next(iter(images))
-others = list(images.values())
-fig, axes = plt.subplots(len(kinds), cfg["num_frames"], figsize=(1.9 * cfg["num_frames"], 1.45 * len(kinds)), squeeze=False)
-for row, kind in enumerate(kinds):
-    extra = {"other": others[1 % len(others)]} if kind == "content_swap" else {}
-    video = make_video(kind, images[first], cfg["num_frames"], size, **extra)
-    for col in range(cfg["num_frames"]):
-        ax = axes[row, col]
-        ax.imshow(video[col].permute(1, 2, 0).numpy())
-        ax.set_xticks([]), ax.set_yticks([])
-        if col == 0:
-            ax.set_ylabel(kind, fontsize=8)
-        if row == 0:
-            ax.set_title(f"frame {col + 1}", fontsize=8)
-fig.suptitle("Synthetic videos: natural motion (pan, zoom, moving object) and appearance drift", fontsize=10)
-fig.tight_layout()
-save_figure(fig, f"{results_dir}/synthetic_videos.png", footer=footer)
+fig = plot_synthetic_videos(images, cfg.kinds, cfg.num_frames, cfg.size)
+save_figure(fig, results.figure("synthetic_videos"), footer=footer)
 plt.show()
 
 # %% [markdown]
 # ## 1 · VCD per frame: natural motion vs appearance drift
 
 # %%
-curves = distance_curves({"paper": metric}, images, kinds, cfg["num_frames"], size)
-curves.to_csv(f"{results_dir}/curves.csv", index=False)
+curves = distance_curves({"paper": metric}, images, cfg.kinds, cfg.num_frames, cfg.size)
+write_csv(results.csv("curves"), curves)
 fig = plot_distance_curves(curves, "paper")
-save_figure(fig, f"{results_dir}/vcd_motion_vs_drift.png", footer=footer)
+save_figure(fig, results.figure("vcd_motion_vs_drift"), footer=footer)
 plt.show()
 
 # %% [markdown]
@@ -108,7 +83,7 @@ plt.show()
 
 # %%
 fig = plot_components(curves, "paper")
-save_figure(fig, f"{results_dir}/amplitude_vs_phase.png", footer=footer)
+save_figure(fig, results.figure("amplitude_vs_phase"), footer=footer)
 plt.show()
 
 # %% [markdown]
@@ -118,48 +93,36 @@ plt.show()
 # the metric forgives motion while still seeing the appearance change.
 
 # %%
-variants = {name: metric_from_params(params["vcd"], name) for name in cfg["variants"]}
-shifts = shift_sensitivity(variants, images, cfg["shifts"], size)
-shifts.to_csv(f"{results_dir}/shift_sensitivity.csv", index=False)
+variants = {name: metric_from_config(settings.vcd, name) for name in cfg.variants}
+shifts = shift_sensitivity(variants, images, cfg.shifts, cfg.size)
+write_csv(results.csv("shift_sensitivity"), shifts)
 fig = plot_shift_sensitivity(shifts)
-save_figure(fig, f"{results_dir}/shift_sensitivity.png", footer=footer)
+save_figure(fig, results.figure("shift_sensitivity"), footer=footer)
 plt.show()
 
 # %% [markdown]
 # ## 4 · The temporal weight
 
 # %%
-fig = plot_temporal_weight([params["video"]["num_frames"], 25, 51], curves, "paper")
-save_figure(fig, f"{results_dir}/temporal_weight.png", footer=footer)
+fig = plot_temporal_weight(sorted({settings.video.num_frames, 25, 51}), curves, "paper")
+save_figure(fig, results.figure("temporal_weight"), footer=footer)
 plt.show()
 
 # %% [markdown]
 # ## Metrics for DVC
 
 # %%
-separation = separation_summary(curves)["paper"]
-relative = shifts.groupby(["metric", "shift"])["relative"].mean().unstack("shift")
-payload = {
-    "separation": separation,
-    "per_kind_mean_vcd": curves.groupby("kind")["distance"].mean().to_dict(),
-    "amplitude_share": float(curves.amplitude.sum() / (curves.amplitude.sum() + curves.phase.sum())),
-    "shift_relative_distance": {m: {f"{s:g}": float(v) for s, v in row.items()} for m, row in relative.iterrows()},
-    "settings": {"size": list(size), "num_frames": cfg["num_frames"], "images": cfg["images"], "kinds": kinds},
-    "provenance": record(params, encoder=metric.provenance()),
-}
-write_json(f"{results_dir}/metrics.json", payload)
-separation
-
-# %%
-at = max(cfg["shifts"])
-tolerance = relative[at].sort_values()
-print(f"Relative distance at a {at:.0%} camera shift (lower = more tolerant of motion):")
-print(tolerance.round(3).to_string())
+payload = sanity_metrics(curves, shifts)
+write_json(results.metrics, payload)
+write_json(results.provenance, record(settings, layout.root, encoder=metric.provenance()))
+pd.DataFrame(
+    payload["relative_distance_at_largest_shift"], index=[f"shift {payload['largest_shift']:.0%}"]
+).T.sort_values(f"shift {payload['largest_shift']:.0%}")
 
 # %% [markdown]
 # **Reading** (embedded default run; the numbers are in `results/sanity/metrics.json`).
 # Natural motion (blue) stays low and nearly flat while every appearance drift (red)
-# climbs with the frame index: the AUC printed above -- the probability that a
+# climbs with the frame index: the separation's AUC -- the probability that a
 # drifted frame scores higher than a moved frame at the same index -- is close to 1,
 # which is the property the paper asks of VCD (Sec. 3.1).
 #

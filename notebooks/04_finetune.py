@@ -17,10 +17,10 @@
 # # 04 · Reward fine-tuning with LoRA
 #
 # Maximises J(theta) = E[R(X, c)] (Eq. 3) for one reward (`reward` below; the DVC
-# pipeline runs this notebook once per entry of `finetune.rewards`). Each step samples
-# videos with the pipeline's scheduler, keeps the graph only through the last K
-# denoising steps (K = 1 in the paper), decodes the frames the reward needs and
-# updates LoRA adapters on the transformer's attention projections (Sec. 3.2, 4.1;
+# pipeline runs this notebook once per entry of `methods.rewards`, into `runs/<reward>/`).
+# Each step samples videos with the pipeline's scheduler, keeps the graph only through
+# the last K denoising steps (K = 1 in the paper), decodes the frames the reward needs
+# and updates LoRA adapters on the transformer's attention projections (Sec. 3.2, 4.1;
 # VADER). The VCD rewards minimise VCD of a frame i drawn uniformly from 2..N.
 #
 # `frame_consistency` is the **stand-in** for the paper's "+V-JEPA" baseline in the
@@ -28,46 +28,47 @@
 # frame-to-frame feature similarity that, like V-JEPA, ignores the conditioning image.
 
 # %% tags=["parameters"]
-params_file = "params.yaml"
+params_file = None  # None: the repository's params.yaml
 reward = "vcd"
-run_dir = "runs/vcd"
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from vcd.config import find_repo_root, load_params
 from vcd.data import read_split
-from vcd.reporting import plot_finetune_curves, profile_label, save_figure
-from vcd.rewards import STAND_INS, reward_label
+from vcd.figures import plot_finetune_curves, save_figure
+from vcd.layout import Layout
+from vcd.methods import STAND_INS, method_label
+from vcd.provenance import profile_label
+from vcd.settings import Settings
 from vcd.training import run_finetune, validate_finetune
 
-os.chdir(find_repo_root())
-params = load_params(params_file)
-validate_finetune(params, reward, run_dir)  # cheap checks first: names, K, output folder
-dataset = params["data"]["datasets"][0]
-train_items = read_split(f"data/splits/{dataset}", "train")
-print(f"reward: {reward_label(reward)}" + (f"  [STAND-IN for {STAND_INS[reward]}]" if reward in STAND_INS else ""))
-print(f"training items: {len(train_items)} ({dataset}), steps: {params['finetune']['steps']}, "
-      f"K = {params['finetune']['backprop_steps']} of {params['model']['num_inference_steps']} denoising steps")
+layout = Layout.discover()
+settings = Settings.load(params_file or layout.params_file)
+run = layout.run(reward)
+validate_finetune(reward, run)  # cheap checks first: the name, the output folder
+dataset = settings.data.datasets[0]
+train_items = read_split(layout, dataset, "train")
+ft = settings.finetune
+print(f"reward: {method_label(reward)}" + (f"  [STAND-IN for {STAND_INS[reward]}]" if reward in STAND_INS else ""))
+print(
+    f"training items: {len(train_items)} ({dataset}), steps: {ft.steps}, "
+    f"K = {ft.backprop_steps} of {settings.model.num_inference_steps} denoising steps"
+)
 
 # %% [markdown]
 # ## Train (resumes from the last checkpoint of an interrupted run with the same settings)
 
 # %%
-info = run_finetune(params, reward, run_dir, train_items)
+info = run_finetune(settings, layout, reward, run, train_items)
 {k: v for k, v in info.items() if k not in ("provenance", "lora_targets")}
 
 # %% [markdown]
 # ## Training curves
 
 # %%
-log = pd.read_csv(f"{run_dir}/train_log.csv")
-val = pd.read_csv(f"{run_dir}/val_log.csv")
-fig = plot_finetune_curves(log, val, reward_label(reward))
-save_figure(fig, f"{run_dir}/training_curve.png", footer=profile_label(params))
+fig = plot_finetune_curves(pd.read_csv(run.train_log), pd.read_csv(run.val_log), method_label(reward))
+save_figure(fig, run.curve, footer=profile_label(settings.profile))
 plt.show()
 
 # %% [markdown]
@@ -75,5 +76,6 @@ plt.show()
 # family; it is noisy because each step draws its frame index i, whose temporal weight
 # ranges from (N-1)/N to 1/N) with its moving mean; the right panel is the VCD of a
 # fixed probe set of training items (same seeds every time), the deterministic view
-# of the same trend. `run_info.json` records the first- and last-quarter losses, time
-# per step, peak memory, and the code, parameters and weights behind the run.
+# of the same trend. `metrics.json` holds the first- and last-quarter losses, the probe
+# VCD before and after, time per step and peak memory; `run_info.json` adds the code,
+# parameters and weights behind the run.

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -19,8 +17,19 @@ def _load(name: str):
 
 def test_wan_shaped_finetune_step_runs_at_tiny_size():
     bench = _load("bench_finetune")
-    result = bench.run("wan", "cpu", steps=1, shape=(64, 48, 5, 2),
-                       wan_size={"num_layers": 1, "num_attention_heads": 2, "attention_head_dim": 16, "ffn_dim": 32, "vae_base_dim": 8})
+    result = bench.run(
+        "wan",
+        "cpu",
+        steps=1,
+        shape=(64, 48, 5, 2),
+        wan_size={
+            "num_layers": 1,
+            "num_attention_heads": 2,
+            "attention_head_dim": 16,
+            "ffn_dim": 32,
+            "vae_base_dim": 8,
+        },
+    )
     assert result["seconds_per_step"] > 0 and result["peak_memory_mb"] > 0
     assert result["trainable_lora_parameters"] > 0 and result["resolution"] == "64x48"
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from vcd.config import _unknown_keys, apply_overlay, apply_profile, deep_merge, get, load_params
+from vcd.layout import Layout
+from vcd.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _project(tmp_path: Path, profile: str) -> Layout:
+    layout = Layout(tmp_path)
+    layout.profiles.mkdir()
+    shutil.copy(REPO / "params.yaml", layout.params_file)
+    shutil.copy(REPO / "profiles" / f"{profile}.yaml", layout.profile(profile))
+    return layout
 
 
 def test_deep_merge_and_get():
@@ -33,32 +44,38 @@ def test_apply_overlay_keeps_comments_and_rejects_unknown_keys(tmp_path):
 
 
 @pytest.mark.parametrize("profile", sorted(p.stem for p in (REPO / "profiles").glob("*.yaml")))
-def test_every_profile_only_sets_existing_parameters(profile, tmp_path):
+def test_every_profile_only_sets_existing_parameters_and_gives_valid_settings(profile, tmp_path):
     params = load_params(REPO / "params.yaml")
     overlay = yaml.safe_load((REPO / "profiles" / f"{profile}.yaml").read_text())
     assert _unknown_keys(params, overlay) == []
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    (tmp_path / "profiles" / f"{profile}.yaml").write_text((REPO / "profiles" / f"{profile}.yaml").read_text())
-    apply_profile(profile, tmp_path)
-    assert load_params(tmp_path / "params.yaml")["profile"] == profile
+    layout = _project(tmp_path, profile)
+    apply_profile(profile, layout)
+    assert Settings.load(layout.params_file).profile == profile
+
+
+def test_a_profile_that_makes_the_settings_invalid_changes_nothing(tmp_path):
+    layout = _project(tmp_path, "paper")
+    layout.profile("paper").write_text("video:\n  num_frames: 24\n")  # 24 - 1 is not a multiple of Wan's 4
+    before = layout.params_file.read_text()
+    with pytest.raises(SettingsError, match="num_frames"):
+        apply_profile("paper", layout)
+    assert layout.params_file.read_text() == before
 
 
 def test_default_params_are_the_offline_embedded_profile():
-    params = load_params(REPO / "params.yaml")
-    assert params["profile"] == "default" and params["runtime"]["offline"] == 1
-    assert params["data"]["datasets"] == ["embedded"]
-    assert params["vcd"]["encoder_weights"] is None
+    settings = Settings.load(REPO / "params.yaml")
+    assert settings.profile == "default" and settings.runtime.offline is True
+    assert settings.data.datasets == ("embedded",)
+    assert settings.vcd.encoder_weights is None
 
 
 def test_paper_profile_follows_section_4_1(tmp_path):
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    (tmp_path / "profiles" / "paper.yaml").write_text((REPO / "profiles" / "paper.yaml").read_text())
-    apply_profile("paper", tmp_path)
-    params = load_params(tmp_path / "params.yaml")
-    assert (params["video"]["width"], params["video"]["height"], params["video"]["num_frames"]) == (368, 272, 25)
-    assert params["model"]["num_inference_steps"] == 30
-    ft = params["finetune"]
-    assert (ft["lr"], ft["backprop_steps"], ft["lora"]["rank"]) == (2e-4, 1, 16)
-    assert ft["gradient_checkpointing"] is True
+    layout = _project(tmp_path, "paper")
+    apply_profile("paper", layout)
+    settings = Settings.load(layout.params_file)
+    assert (settings.video.width, settings.video.height, settings.video.num_frames) == (368, 272, 25)
+    assert settings.model.num_inference_steps == 30
+    ft = settings.finetune
+    assert (ft.lr, ft.backprop_steps, ft.lora.rank) == (2e-4, 1, 16)
+    assert ft.gradient_checkpointing is True
+    assert settings.methods.baseline == "vjepa"

@@ -10,12 +10,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vcd.data import (DatasetNotFoundError, Item, build_split, load_ai_artbench, load_embedded, load_i2v_bench,
-                      load_manifest, load_rgb, load_vbench_i2v, prepare_image, read_split, resolve_image, split_items)
+from tiny import settings_of
+from vcd.data import (
+    DatasetNotFoundError,
+    Item,
+    build_split,
+    load_ai_artbench,
+    load_embedded,
+    load_i2v_bench,
+    load_manifest,
+    load_rgb,
+    load_vbench_i2v,
+    prepare_image,
+    read_split,
+    resolve_image,
+    split_items,
+)
+from vcd.layout import Layout
+from vcd.settings import VideoSpec
 from vcd.video_io import write_video
 
 REPO = Path(__file__).resolve().parents[1]
-MANIFEST = REPO / "data" / "embedded" / "manifest.json"
+MANIFEST = Layout(REPO).embedded_manifest
 
 
 def _photo(h: int = 120, w: int = 160, seed: int = 0) -> np.ndarray:
@@ -124,22 +140,23 @@ def test_split_is_seeded_disjoint_and_order_independent():
         split_items(items, 15, 10, seed=0)
 
 
-def test_build_split_reports_every_file(tmp_path, broken_images):
-    manifest = tmp_path / "manifest.json"
+def test_build_split_reports_every_file(tmp_path, broken_images, tiny_params):
+    layout = Layout(tmp_path / "project")
     records = [{"id": name, "image": str(path), "caption": f"a {name} image"} for name, path in broken_images.items()]
-    manifest.write_text(json.dumps({"dataset": "mine", "items": records}))
-    summary = build_split("embedded", {"manifest": str(manifest), "n_train": 2, "n_eval": 3}, tmp_path / "out",
-                          56, 40, seed=0, min_side=64, progress=False)
+    layout.embedded_manifest.parent.mkdir(parents=True)
+    layout.embedded_manifest.write_text(json.dumps({"dataset": "mine", "items": records}))
+    data = settings_of(tiny_params, **{"data.embedded": {"n_train": 2, "n_eval": 3}}).data
+    summary = build_split("embedded", data, layout, VideoSpec(56, 40, 9, 8), progress=False)
     assert summary["files"] == len(broken_images)
     assert summary["files_rejected"] == 5 and summary["usable_items"] == 6
     assert summary["train"] == 2 and summary["eval"] == 3 and summary["unused"] == 1
-    with (tmp_path / "out" / "report.csv").open() as handle:
+    with layout.split_report("embedded").open() as handle:
         rows = {row["id"]: row for row in csv.DictReader(handle)}
     assert set(rows) == set(broken_images)
     for name, (status, reason) in EXPECTED.items():
         assert rows[name]["status"] == status and reason in rows[name]["reasons"]
     for part in ("train", "eval"):
-        for item in read_split(tmp_path / "out", part):
+        for item in read_split(layout, "embedded", part):
             assert Image.open(item.image).size == (56, 40)
             assert item.extra["original"]
 
@@ -154,21 +171,23 @@ def test_i2v_bench_loader_extracts_first_frames(tmp_path):
     captions = [{"video": f"clip{k}.mp4", "caption": f"clip number {k}"} for k in range(3)]
     captions.append({"video": "broken.mp4", "caption": "a broken clip"})
     (tmp_path / "captions.json").write_text(json.dumps(captions))
-    items = load_i2v_bench(videos, tmp_path / "captions.json", tmp_path / "frames")
+    items = load_i2v_bench(videos, tmp_path / "captions.json", Layout(tmp_path))
     assert [it.id for it in items] == ["broken", "clip0", "clip1", "clip2"]
     first, _ = load_rgb(items[1].image, min_side=32)
     assert first.shape == (64, 96, 3) and abs(int(first.mean()) - int(_photo(64, 96, 0).mean())) < 10
     # a broken video is kept and rejected with a reason by the image check, not dropped
     _, report = load_rgb(items[0].image)
     assert report.status == "rejected"
-    assert (tmp_path / "frames" / "broken.error.txt").read_text().startswith(str(videos / "broken.mp4"))
+    assert Layout(tmp_path).i2v_bench_frame_error("broken").read_text().startswith(str(videos / "broken.mp4"))
 
 
 def test_i2v_bench_mismatched_captions_are_listed(tmp_path):
     write_video(tmp_path / "v" / "a.mp4", np.stack([_photo(32, 32)] * 2))
     (tmp_path / "c.csv").write_text("video,caption\nb.mp4,only b\n")
-    with pytest.raises(ValueError, match=r"1 video\(s\) without caption \(e.g. \['a'\]\), 1 caption\(s\) without video"):
-        load_i2v_bench(tmp_path / "v", tmp_path / "c.csv", tmp_path / "f")
+    with pytest.raises(
+        ValueError, match=r"1 video\(s\) without caption \(e.g. \['a'\]\), 1 caption\(s\) without video"
+    ):
+        load_i2v_bench(tmp_path / "v", tmp_path / "c.csv", Layout(tmp_path))
 
 
 def test_vbench_loader_maps_camera_motion_prompts_to_base_images(tmp_path):
@@ -176,16 +195,21 @@ def test_vbench_loader_maps_camera_motion_prompts_to_base_images(tmp_path):
     crop.mkdir(parents=True)
     Image.fromarray(_photo()).save(crop / "a red car.jpg")
     info = [
-        {"prompt_en": "a red car", "dimension": ["i2v_subject"], "image_type": "transportation", "image_name": "a red car.jpg"},
+        {
+            "prompt_en": "a red car",
+            "dimension": ["i2v_subject"],
+            "image_type": "transportation",
+            "image_name": "a red car.jpg",
+        },
         {"prompt_en": "a red car, camera pans left", "dimension": ["camera_motion"], "image_type": "transportation"},
     ]
     (tmp_path / "info.json").write_text(json.dumps(info))
-    items = load_vbench_i2v(tmp_path, tmp_path / "info.json", "1-1")
+    items = load_vbench_i2v(tmp_path, tmp_path / "info.json", "1-1", True)
     assert [it.caption for it in items] == ["a red car", "a red car, camera pans left"]
     assert items[0].image == items[1].image == str(crop / "a red car.jpg")
     assert len(load_vbench_i2v(tmp_path, tmp_path / "info.json", "1-1", include_camera_motion=False)) == 1
     with pytest.raises(DatasetNotFoundError, match="available ratios: \\['1-1'\\]"):
-        load_vbench_i2v(tmp_path, tmp_path / "info.json", "16-9")
+        load_vbench_i2v(tmp_path, tmp_path / "info.json", "16-9", True)
 
 
 def test_ai_artbench_requires_a_prompt_per_image(tmp_path):
@@ -195,15 +219,26 @@ def test_ai_artbench_requires_a_prompt_per_image(tmp_path):
     with pytest.raises(ValueError, match=r"1 AI-ArtBench image\(s\) have no prompt .*mountain.jpg"):
         load_ai_artbench(tmp_path, tmp_path / "prompts.json")
     (tmp_path / "prompts.json").write_text(json.dumps({"wave.jpg": "a great wave", "mountain": "a mountain"}))
-    assert [it.caption for it in load_ai_artbench(tmp_path, tmp_path / "prompts.json")] == ["a mountain", "a great wave"]
+    assert [it.caption for it in load_ai_artbench(tmp_path, tmp_path / "prompts.json")] == [
+        "a mountain",
+        "a great wave",
+    ]
 
 
 @pytest.mark.parametrize(
     "loader, kwargs, needle",
     [
-        (load_i2v_bench, {"root": None, "captions": None, "frames_dir": "x"}, "data.i2v_bench.root"),
-        (load_i2v_bench, {"root": "/no/such/dir", "captions": "/no/c.json", "frames_dir": "x"}, "/no/such/dir"),
-        (load_vbench_i2v, {"root": "/no/vbench", "info_json": "/no/info.json"}, "download_data.sh"),
+        (load_i2v_bench, {"root": None, "captions": None, "layout": Layout(Path("x"))}, "data.i2v_bench.root"),
+        (
+            load_i2v_bench,
+            {"root": "/no/such/dir", "captions": "/no/c.json", "layout": Layout(Path("x"))},
+            "/no/such/dir",
+        ),
+        (
+            load_vbench_i2v,
+            {"root": "/no/vbench", "info_json": "/no/info.json", "ratio": "1-1", "include_camera_motion": True},
+            "download_data.sh",
+        ),
         (load_ai_artbench, {"root": "/no/art", "prompts": "/no/p.json"}, "AI-ArtBench"),
     ],
 )

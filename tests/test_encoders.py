@@ -11,8 +11,20 @@ from vcd.encoders import VGG19_LAYER_INDEX, VGG19Features, load_vgg19_state_dict
 
 def test_layer_indices_match_torchvision_vgg19_features():
     # torchvision's vgg19().features: relu after each conv, pools at 4, 9, 18, 27, 36
-    expected = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_4": 17,
-                "relu4_1": 20, "relu4_4": 26, "relu5_1": 29, "relu5_4": 35, "conv1_1": 0, "conv5_4": 34}
+    expected = {
+        "relu1_1": 1,
+        "relu1_2": 3,
+        "relu2_1": 6,
+        "relu2_2": 8,
+        "relu3_1": 11,
+        "relu3_4": 17,
+        "relu4_1": 20,
+        "relu4_4": 26,
+        "relu5_1": 29,
+        "relu5_4": 35,
+        "conv1_1": 0,
+        "conv5_4": 34,
+    }
     for name, index in expected.items():
         assert VGG19_LAYER_INDEX[name] == index
 
@@ -29,13 +41,23 @@ def test_network_is_truncated_after_deepest_layer_and_keys_are_torchvision_style
 def test_forward_shapes_and_frozen_parameters():
     enc = VGG19Features()
     feats = enc(torch.rand(2, 3, 80, 112))
-    assert [tuple(f.shape) for f in feats] == [(2, 64, 80, 112), (2, 128, 40, 56), (2, 256, 20, 28), (2, 512, 10, 14), (2, 512, 5, 7)]
+    assert [tuple(f.shape) for f in feats] == [
+        (2, 64, 80, 112),
+        (2, 128, 40, 56),
+        (2, 256, 20, 28),
+        (2, 512, 10, 14),
+        (2, 512, 5, 7),
+    ]
     assert all(not p.requires_grad for p in enc.parameters())
     assert all((f >= 0).all() for f in feats)  # ReLU outputs
 
 
 def test_random_init_is_seeded():
-    a, b, c = VGG19Features(("relu1_1",), seed=1), VGG19Features(("relu1_1",), seed=1), VGG19Features(("relu1_1",), seed=2)
+    a, b, c = (
+        VGG19Features(("relu1_1",), seed=1),
+        VGG19Features(("relu1_1",), seed=1),
+        VGG19Features(("relu1_1",), seed=2),
+    )
     assert torch.equal(a.features[0].weight, b.features[0].weight)
     assert not torch.equal(a.features[0].weight, c.features[0].weight)
     assert a.provenance()["encoder_weights"] == "random"

@@ -6,7 +6,18 @@ import pytest
 import torch
 
 from vcd import VideoConsistencyDistance
-from vcd.metric import FDL_LAYERS, PAPER_LAYERS, PRESETS, metric_from_params, sliced_wasserstein, spectrum, temporal_weight
+from vcd.metric import (
+    FDL_LAYERS,
+    PAPER_LAYERS,
+    PRESETS,
+    frame_weights,
+    metric_from_config,
+    sample_frame_index,
+    sliced_wasserstein,
+    spectrum,
+    temporal_weight,
+)
+from vcd.settings import SettingsError, VCDConfig, parse
 
 H, W = 80, 96  # smallest size that keeps a 5x5 patch at relu5_1 is 80
 
@@ -62,7 +73,9 @@ def test_random_frame_index_is_uniform_over_2_to_n():
     assert counts.min() / counts.max() > 0.6  # roughly uniform
     d = m(video)
     i = m.last_frame_index
-    expected = temporal_weight(i, 6) * torch.stack([m.frame_distance(video[b:b + 1, 0], video[b:b + 1, i[b] - 1])[0] for b in range(4)])
+    expected = temporal_weight(i, 6) * torch.stack(
+        [m.frame_distance(video[b : b + 1, 0], video[b : b + 1, i[b] - 1])[0] for b in range(4)]
+    )
     torch.testing.assert_close(d, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -88,7 +101,9 @@ def test_single_reference_image_is_compared_with_every_frame(metric, video):
     """A [1, 3, H, W] ``x`` (encoded once) gives what the expanded batch gives."""
     ref, frames = video[0, :1], video[0, 1:]
     expanded = ref.expand(len(frames), -1, -1, -1).contiguous()
-    torch.testing.assert_close(metric.frame_distance(ref, frames), metric.frame_distance(expanded, frames), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        metric.frame_distance(ref, frames), metric.frame_distance(expanded, frames), rtol=1e-4, atol=1e-5
+    )
     single, batched = metric.components(ref, frames), metric.components(expanded, frames)
     for name in batched:
         torch.testing.assert_close(single[name], batched[name], rtol=1e-4, atol=1e-5)
@@ -223,15 +238,33 @@ def test_cuda_matches_cpu(video):
     torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=1e-3)
 
 
-def test_metric_from_params_uses_params_and_preset():
-    params = {"layers": ["relu1_1", "relu2_1"], "num_projections": 4, "patch_size": 3, "phase_weight": 0.5,
-              "encoder_weights": None, "seed": 1}
-    m = metric_from_params(params, "l2")
+def test_metric_from_config_uses_the_settings_and_the_preset():
+    params = {
+        "layers": ["relu1_1", "relu2_1"],
+        "num_projections": 4,
+        "patch_size": 3,
+        "phase_weight": 0.5,
+        "encoder_weights": None,
+        "seed": 1,
+    }
+    config = parse(VCDConfig, params, "vcd")
+    m = metric_from_config(config, "l2")
     assert m.config.layers == ("relu1_1", "relu2_1") and m.config.distance == "l2" and m.config.phase_weight == 0.5
-    with pytest.raises(ValueError, match="unknown vcd parameter"):
-        metric_from_params({**params, "num_projection": 3})
+    assert metric_from_config(config, "paper", num_projections=2).config.num_projections == 2
+    with pytest.raises(SettingsError, match=r"unknown key 'vcd.num_projection' \(did you mean 'num_projections'\?\)"):
+        parse(VCDConfig, {**params, "num_projection": 3}, "vcd")
+    with pytest.raises(SettingsError, match="vcd.seed is missing"):
+        parse(VCDConfig, {k: v for k, v in params.items() if k != "seed"}, "vcd")
     with pytest.raises(ValueError, match="Unknown VCD preset"):
-        metric_from_params(params, "fancy")
+        metric_from_config(config, "fancy")
+
+
+def test_one_helper_for_the_per_frame_weight_and_the_frame_choice():
+    assert frame_weights([2, 5], 5).tolist() == pytest.approx([0.8, 0.2])
+    assert frame_weights([2, 5], 5, enabled=False).tolist() == [1.0, 1.0]
+    assert _metric(temporal_weight=False).weights([2, 3], 4).tolist() == [1.0, 1.0]
+    index = sample_frame_index(2000, 5, torch.Generator().manual_seed(0))
+    assert set(index.tolist()) == {2, 3, 4, 5}  # i ~ U{2..N}: never the conditioning frame itself
 
 
 # --------------------------------------------------------------------------- bad input

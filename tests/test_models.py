@@ -1,36 +1,45 @@
-"""Pipelines built from params, saved and loaded with from_pretrained; LoRA helpers."""
+"""Pipelines built from the model settings, saved and loaded with from_pretrained; LoRA helpers."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from vcd.models import (ModelNotAvailableError, add_lora, build_toy_pipeline, check_model_available, load_lora, load_pipeline,
-                        lora_target_report, model_provenance, save_lora)
+from tiny import CAPTIONS, TINY_ARCHITECTURE, TINY_TOY, settings_of
+from vcd.layout import Layout
+from vcd.models import (
+    ModelNotAvailableError,
+    add_lora,
+    build_toy_pipeline,
+    check_model_available,
+    load_lora,
+    load_pipeline,
+    lora_target_report,
+    model_provenance,
+    save_lora,
+)
+from vcd.settings import HubModel, SettingsError, ToyVAE
 
-from tiny import CAPTIONS, TINY_TOY
 
-
-def test_toy_pipeline_round_trips_through_from_pretrained(tiny_params):
-    pipe = load_pipeline(tiny_params["model"], "cpu")
+def test_toy_pipeline_round_trips_through_from_pretrained(tiny_settings, tiny_layout):
+    pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
     assert type(pipe).__name__ == "WanImageToVideoPipeline"
     assert pipe.vae_scale_factor_spatial == 4 and pipe.vae_scale_factor_temporal == 2
     assert pipe.transformer.config.in_channels == 2 * 4 + 2  # noise + mask + first-frame latents
     assert all(not p.requires_grad for p in pipe.transformer.parameters())
     ids = pipe.tokenizer(["a red cup"], return_tensors="pt").input_ids[0].tolist()
     assert ids[-1] == pipe.tokenizer.eos_token_id and pipe.tokenizer.unk_token_id not in ids
-    record = model_provenance(tiny_params["model"])
-    assert record["model"] == "toy" and len(record["weights_sha256"]) == 64
+    record = model_provenance(tiny_settings.model, tiny_layout)
+    assert record["model"] == "toy" and len(record["weights_sha256"]) == 64 and record["source"] == "models/base"
 
 
 def test_toy_config_rejects_temporal_factor_one():
-    bad = copy.deepcopy(TINY_TOY)
-    bad["vae"]["temporal_downsample"] = [False]
-    with pytest.raises(ValueError, match="temporal factor of 1"):
-        build_toy_pipeline(bad, CAPTIONS)
+    bad = {**TINY_TOY["vae"], "temporal_downsample": [False]}
+    with pytest.raises(SettingsError, match="temporal factor of 1"):
+        ToyVAE(**{**bad, "dim_mult": tuple(bad["dim_mult"]), "temporal_downsample": (False,)})
 
 
 def _wan_like_pipeline(image_encoder: bool, expand_timesteps: bool):
@@ -39,52 +48,86 @@ def _wan_like_pipeline(image_encoder: bool, expand_timesteps: bool):
     from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
-    toy = build_toy_pipeline({**TINY_TOY, "flow_shift": 3.0}, CAPTIONS, seed=1)
+    toy = build_toy_pipeline(TINY_ARCHITECTURE, CAPTIONS, seed=1)
     kwargs = {}
     z = toy.vae.config.z_dim
     if image_encoder:
-        vision = CLIPVisionModel(CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                                  image_size=32, patch_size=8, projection_dim=16))
-        kwargs.update(image_encoder=vision, image_processor=CLIPImageProcessor(crop_size=32, size={"shortest_edge": 32}))
+        vision = CLIPVisionModel(
+            CLIPVisionConfig(
+                hidden_size=16,
+                intermediate_size=32,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                image_size=32,
+                patch_size=8,
+                projection_dim=16,
+            )
+        )
+        kwargs.update(
+            image_encoder=vision, image_processor=CLIPImageProcessor(crop_size=32, size={"shortest_edge": 32})
+        )
     transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=8, in_channels=z if expand_timesteps else 2 * z + 2,
-        out_channels=z, text_dim=16, freq_dim=16, ffn_dim=32, num_layers=1, image_dim=16 if image_encoder else None,
-        added_kv_proj_dim=16 if image_encoder else None, rope_max_seq_len=32)
-    return WanImageToVideoPipeline(tokenizer=toy.tokenizer, text_encoder=toy.text_encoder, vae=toy.vae, transformer=transformer,
-                                   scheduler=toy.scheduler, expand_timesteps=expand_timesteps, **kwargs)
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=z if expand_timesteps else 2 * z + 2,
+        out_channels=z,
+        text_dim=16,
+        freq_dim=16,
+        ffn_dim=32,
+        num_layers=1,
+        image_dim=16 if image_encoder else None,
+        added_kv_proj_dim=16 if image_encoder else None,
+        rope_max_seq_len=32,
+    )
+    return WanImageToVideoPipeline(
+        tokenizer=toy.tokenizer,
+        text_encoder=toy.text_encoder,
+        vae=toy.vae,
+        transformer=transformer,
+        scheduler=toy.scheduler,
+        expand_timesteps=expand_timesteps,
+        **kwargs,
+    )
 
 
-@pytest.mark.parametrize("image_encoder, expand", [(True, False), (False, True)], ids=["wan2.1-i2v-like", "wan2.2-ti2v-like"])
-def test_hub_models_load_from_a_local_folder(tmp_path, tiny_params, image_encoder, expand):
+@pytest.mark.parametrize(
+    "image_encoder, expand", [(True, False), (False, True)], ids=["wan2.1-i2v-like", "wan2.2-ti2v-like"]
+)
+def test_hub_models_load_from_a_local_folder(tmp_path, tiny_settings, image_encoder, expand):
     from vcd.sampling import generate_video
 
     folder = tmp_path / "wan"
     _wan_like_pipeline(image_encoder, expand).save_pretrained(folder)
-    model = {**tiny_params["model"], "name": "wan2.1-i2v-14b-480p",
-             "hub": {"wan2.1-i2v-14b-480p": {"repo_id": str(folder), "revision": None}}}
-    pipe = load_pipeline(model, "cpu")
+    model = dataclasses.replace(
+        tiny_settings.model,
+        name="wan2.1-i2v-14b-480p",
+        hub={"wan2.1-i2v-14b-480p": HubModel(repo_id=str(folder), revision=None)},
+    )
+    pipe = load_pipeline(model, Layout(tmp_path), "cpu")
     assert (pipe.image_encoder is not None) == image_encoder and pipe.config.expand_timesteps == expand
-    video = generate_video(pipe, [torch.rand(3, 32, 32)], ["a cat"], [0], 5, 32, 32, 2, max_sequence_length=8)
+    video = generate_video(pipe, [torch.rand(3, 32, 32)], ["a cat"], [0], tiny_settings.sampling)
     assert video.shape == (1, 5, 3, 32, 32) and torch.isfinite(video).all()
 
 
-def test_missing_models_fail_before_any_work(tiny_params, tmp_path, monkeypatch):
+def test_missing_models_fail_before_any_work(tiny_params, tiny_settings, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_cache"))
-    model = {**tiny_params["model"], "name": "wan2.1-fun-1.3b-inp"}
+    hub = dataclasses.replace(tiny_settings.model, name="wan2.1-fun-1.3b-inp")
     with pytest.raises(ModelNotAvailableError, match="weizhou03/Wan2.1-Fun-1.3B-InP-Diffusers"):
-        check_model_available(model, offline=True)
+        check_model_available(hub, Layout(tmp_path), offline=True)
     with pytest.raises(ModelNotAvailableError, match="dvc repro pretrain_toy"):
-        check_model_available({**tiny_params["model"], "toy": {**TINY_TOY, "dir": str(tmp_path / "nothing")}})
-    with pytest.raises(ValueError, match="unknown model 'sora'"):
-        check_model_available({**tiny_params["model"], "name": "sora"})
+        check_model_available(tiny_settings.model, Layout(tmp_path / "nothing"))
+    with pytest.raises(SettingsError, match="unknown model name 'sora'"):
+        settings_of(tiny_params, **{"model.name": "sora"})
 
 
-def test_lora_targets_save_and_load(tiny_params, tmp_path):
-    pipe = load_pipeline(tiny_params["model"], "cpu")
-    lora = tiny_params["finetune"]["lora"]
-    assert lora_target_report(pipe.transformer, lora["target_modules"]) == {"to_q": 2, "to_k": 2, "to_v": 2, "to_out.0": 2}
+def test_lora_targets_save_and_load(tiny_settings, tiny_layout):
+    pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
+    lora = tiny_settings.finetune.lora
+    run = tiny_layout.run("r")
+    assert lora_target_report(pipe.transformer, lora.target_modules) == {"to_q": 2, "to_k": 2, "to_v": 2, "to_out.0": 2}
     with pytest.raises(ValueError, match=r"LoRA target\(s\) \['to_qkv'\] match no linear layer"):
-        add_lora(pipe.transformer, {**lora, "target_modules": ["to_qkv"]})
+        add_lora(pipe.transformer, dataclasses.replace(lora, target_modules=("to_qkv",)))
     add_lora(pipe.transformer, lora)
     trainable = {n for n, p in pipe.transformer.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
@@ -92,11 +135,11 @@ def test_lora_targets_save_and_load(tiny_params, tmp_path):
         for name, p in pipe.transformer.named_parameters():
             if "lora_B" in name:
                 p.normal_()
-    save_lora(pipe.transformer, tmp_path / "run", lora)
-    keys = load_file(str(tmp_path / "run" / "lora.safetensors")).keys()
+    save_lora(pipe.transformer, run, lora)
+    keys = load_file(str(run.lora)).keys()
     assert keys and all("lora_A" in k or "lora_B" in k for k in keys)
-    fresh = load_pipeline(tiny_params["model"], "cpu")
-    load_lora(fresh.transformer, tmp_path / "run")
+    fresh = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
+    load_lora(fresh.transformer, run)
     x = torch.randn(1, 10, 3, 8, 8)
     t = torch.tensor([500.0])
     e = torch.randn(1, 4, 16)
@@ -104,13 +147,13 @@ def test_lora_targets_save_and_load(tiny_params, tmp_path):
         a = pipe.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
         b = fresh.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
     torch.testing.assert_close(a, b)
-    merged = load_pipeline(tiny_params["model"], "cpu")
-    load_lora(merged.transformer, tmp_path / "run", merge=True)  # folded into the base weights: same function
-    base = load_pipeline(tiny_params["model"], "cpu").transformer
+    merged = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
+    load_lora(merged.transformer, run, merge=True)  # folded into the base weights: same function
+    base = load_pipeline(tiny_settings.model, tiny_layout, "cpu").transformer
     with torch.no_grad():
         c = merged.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
         d = base(hidden_states=x, timestep=t, encoder_hidden_states=e, return_dict=False)[0]
     torch.testing.assert_close(c, a, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(d, a, atol=1e-3)  # and the adapter does change the base model
     with pytest.raises(FileNotFoundError, match="no LoRA weights"):
-        load_lora(fresh.transformer, tmp_path / "none")
+        load_lora(fresh.transformer, tiny_layout.run("none"))

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vcd.official import merge_official, parse_vbench, parse_videoscore, split_video_name
+from vcd.layout import split_video_name
+from vcd.official import merge_official, parse_vbench, parse_videoscore
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "official"
 PROMPT = "a red cup of espresso on a saucer on a wooden table, camera slowly pans right"
@@ -37,10 +38,22 @@ def test_parse_videoscore_results():
 
 
 def test_merge_keeps_every_video_and_fills_missing_with_nan():
-    per_video = pd.DataFrame({"method": ["base"] * 3, "dataset": ["embedded"] * 3, "prompt": [PROMPT, PROMPT, "other"],
-                              "seed": [0, 1, 0], "status": ["ok"] * 3})
-    merged = merge_official(per_video, [parse_vbench(FIXTURES / "base_embedded_eval_results.json", "base", "embedded"),
-                                        parse_videoscore(FIXTURES / "base_embedded_videoscore.json", "base", "embedded")])
+    per_video = pd.DataFrame(
+        {
+            "method": ["base"] * 3,
+            "dataset": ["embedded"] * 3,
+            "prompt": [PROMPT, PROMPT, "other"],
+            "seed": [0, 1, 0],
+            "status": ["ok"] * 3,
+        }
+    )
+    merged = merge_official(
+        per_video,
+        [
+            parse_vbench(FIXTURES / "base_embedded_eval_results.json", "base", "embedded"),
+            parse_videoscore(FIXTURES / "base_embedded_videoscore.json", "base", "embedded"),
+        ],
+    )
     assert len(merged) == 3
     assert np.isnan(merged.loc[merged.prompt == "other", "vbench_i2v_subject"]).all()
     assert merged.loc[(merged.prompt == PROMPT) & (merged.seed == 1), "videoscore_temporal_consistency"].item() == 2.75

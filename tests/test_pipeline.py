@@ -25,15 +25,22 @@ pytestmark = pytest.mark.pipeline
 
 
 def _source_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout.split("\n")
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     return [f for f in out if f and not f.startswith(PRODUCTS) and (REPO / f).is_file()]
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 
@@ -46,16 +53,32 @@ def pipeline(tmp_path_factory):
     apply_overlay(work / "params.yaml", yaml.safe_load((FIXTURES / "smoke_params.yaml").read_text()))
     log = work.parent / "network.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "DIFFUSERS_"))}
-    env.update({
-        "PYTHONPATH": str(FIXTURES / "network_guard"),
-        "VCD_NETWORK_LOG": str(log),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(FIXTURES / "network_guard"),
+            "VCD_NETWORK_LOG": str(log),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        }
+    )
     _run(["git", "init", "-q"], work, env)
     dvc = [sys.executable, "-m", "dvc"]
     _run(dvc + ["repro"], work, env)
     return {"work": work, "env": env, "log": log, "dvc": dvc}
+
+
+def _leaves(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _leaves(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _leaves(value)
+    else:
+        yield node
 
 
 def test_no_stage_touched_the_network(pipeline):
@@ -64,15 +87,14 @@ def test_no_stage_touched_the_network(pipeline):
 
 def test_data_split_outputs(pipeline):
     work = pipeline["work"]
-    summary = json.loads((work / "results/data/split_summary.json").read_text())
-    embedded = summary["datasets"]["embedded"]
+    embedded = json.loads((work / "results/data/metrics.json").read_text())["embedded"]
     assert embedded["train"] == 2 and embedded["eval"] == 2 and embedded["files_rejected"] == 0
-    assert embedded["files"] == embedded["files_ok"] + embedded["files_converted"]
+    assert embedded["items"] == embedded["files_ok"] + embedded["files_converted"]
     train = json.loads((work / "data/splits/embedded/train.json").read_text())
     video = yaml.safe_load((work / "params.yaml").read_text())["video"]
     for item in train["items"]:
         assert Image.open(work / "data/splits/embedded" / item["image"]).size == (video["width"], video["height"])
-    assert summary["provenance"]["profile"] == "default"
+    assert json.loads((work / "results/data/provenance.json").read_text())["profile"] == "default"
 
 
 def test_sanity_outputs(pipeline):
@@ -81,9 +103,17 @@ def test_sanity_outputs(pipeline):
     sep = metrics["separation"]
     assert sep["appearance_drift_mean"] > sep["natural_motion_mean"] > 0
     assert 0 <= sep["auc_drift_above_motion"] <= 1
-    assert set(metrics["shift_relative_distance"]) == {"paper", "paper:amplitude", "paper:phase", "l2", "l2:amplitude", "l2:phase"}
-    assert metrics["provenance"]["weights"]["encoder"]["encoder_weights"] == "random"
-    for name in ("vcd_motion_vs_drift", "amplitude_vs_phase", "shift_sensitivity", "temporal_weight", "synthetic_videos"):
+    variants = {"paper", "paper:amplitude", "paper:phase", "l2", "l2:amplitude", "l2:phase"}
+    assert set(metrics["relative_distance_at_largest_shift"]) == variants
+    provenance = json.loads((work / "results/sanity/provenance.json").read_text())
+    assert provenance["weights"]["encoder"]["encoder_weights"] == "random"
+    for name in (
+        "vcd_motion_vs_drift",
+        "amplitude_vs_phase",
+        "shift_sensitivity",
+        "temporal_weight",
+        "synthetic_videos",
+    ):
         with Image.open(work / f"results/sanity/{name}.png") as img:
             assert img.size[0] > 300 and img.size[1] > 200
     assert (work / "results/notebooks/02_vcd_sanity.ipynb").is_file()
@@ -94,10 +124,17 @@ def test_base_model_and_finetuning_runs(pipeline):
     params = yaml.safe_load((work / "params.yaml").read_text())
     assert (work / "models/base/model_index.json").is_file()
     pretrain = json.loads((work / "results/pretrain/metrics.json").read_text())
-    assert set(pretrain["drift"]) == {"train", "eval"} and pretrain["provenance"]["weights"]["base_model"]["model"] == "toy"
-    for reward in params["finetune"]["rewards"]:
+    assert set(pretrain["drift"]) == {"train", "eval"}
+    assert (
+        json.loads((work / "results/pretrain/provenance.json").read_text())["weights"]["base_model"]["model"] == "toy"
+    )
+    for reward in params["methods"]["rewards"]:
         info = json.loads((work / f"runs/{reward}/run_info.json").read_text())
         assert info["status"] == "complete" and info["steps"] == 2
+        assert set(json.loads((work / f"runs/{reward}/metrics.json").read_text())) >= {
+            "loss_first_quarter",
+            "val_vcd_last",
+        }
         assert (work / f"runs/{reward}/lora.safetensors").is_file()
         log = (work / f"runs/{reward}/train_log.csv").read_text().splitlines()
         assert log[0].startswith("step,loss,") and len(log) == 3
@@ -106,12 +143,12 @@ def test_base_model_and_finetuning_runs(pipeline):
 def test_evaluation_outputs_and_exact_summary(pipeline):
     import pandas as pd
 
-    from vcd.evaluation import METRICS
+    from vcd.columns import METRICS
     from vcd.statistics import summarise
 
     work = pipeline["work"]
     params = yaml.safe_load((work / "params.yaml").read_text())
-    methods = ["base", *params["finetune"]["rewards"]]
+    methods = ["base", *params["methods"]["rewards"]]
     seeds = params["evaluation"]["seeds"]
     items = json.loads((work / "data/splits/embedded/eval.json").read_text())["items"]
     for method in methods:
@@ -122,15 +159,35 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     assert {"method", "dataset", "image_id", "prompt", "seed"} <= set(per_video.columns)
     assert (per_video.status == "ok").all()
     summary = pd.read_csv(work / "results/summary.csv")
-    assert list(summary.columns) == ["method", "dataset", "metric", "mean", "ci95_low", "ci95_high", "n_runs", "n_videos", "n_excluded"]
+    assert list(summary.columns) == [
+        "method",
+        "dataset",
+        "metric",
+        "mean",
+        "ci95_low",
+        "ci95_high",
+        "n_runs",
+        "n_videos",
+        "n_excluded",
+    ]
     recomputed = summarise(per_video.assign(reason=per_video.reason.fillna("")), [m for m in METRICS if m in per_video])
     pd.testing.assert_frame_equal(summary.reset_index(drop=True), recomputed.reset_index(drop=True), check_dtype=False)
     assert (summary.n_runs == len(seeds)).all()
     claims = json.loads((work / "results/claims.json").read_text())
     assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a"}
     for claim in claims:
-        assert set(claim) >= {"id", "claim", "metric", "comparison", "effect", "p_value", "reproduced"}
-        assert isinstance(claim["p_value"], float) and isinstance(claim["reproduced"], bool)
+        assert set(claim) >= {
+            "id",
+            "claim",
+            "metric",
+            "comparison",
+            "effect",
+            "p_value",
+            "reproduced",
+            "tested",
+            "note",
+        }
+        assert isinstance(claim["p_value"], float) and isinstance(claim["reproduced"], bool) and claim["tested"]
     for name in ("table2_embedded", "table5_temporal_weight_embedded", "ablation_distance_space_embedded", "claims"):
         assert (work / f"results/tables/{name}.md").read_text().count("|") > 10
         assert "\\begin{tabular}" in (work / f"results/tables/{name}.tex").read_text()
@@ -139,11 +196,23 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
             assert img.size[0] > 400
 
 
-def test_dvc_metrics_and_plots_show(pipeline):
+def test_dvc_metrics_show_lists_only_comparable_numbers(pipeline):
     work, env, dvc = pipeline["work"], pipeline["env"], pipeline["dvc"]
     shown = json.loads(_run(dvc + ["metrics", "show", "--json"], work, env).stdout)
     files = next(iter(shown.values()))["data"]
-    assert {"results/sanity/metrics.json", "results/data/split_summary.json", "results/claims.json", "runs/vcd/run_info.json"} <= set(files)
+    assert {
+        "results/sanity/metrics.json",
+        "results/data/metrics.json",
+        "results/metrics.json",
+        "runs/vcd/metrics.json",
+    } <= set(files)
+    values = [v for f in files.values() for v in _leaves(f["data"])]
+    assert len(values) < 150, f"dvc metrics show lists {len(values)} values"
+    assert all(isinstance(v, (int, float, bool)) for v in values), (
+        "a metric that is not a number (provenance belongs elsewhere)"
+    )
+    text = json.dumps(files)
+    assert "provenance" not in text and "commit" not in text
     _run(dvc + ["plots", "show", "--json"], work, env)
 
 
@@ -153,14 +222,31 @@ def test_same_params_give_the_same_numbers(pipeline):
     status = _run(dvc + ["status"], work, env).stdout
     assert "up to date" in status.lower() or status.strip() == ""
     _run(dvc + ["repro", "--force", "vcd_sanity"], work, env)
-    after = json.loads((work / "results/sanity/metrics.json").read_text())
-    assert after["separation"] == before["separation"]
-    assert after["shift_relative_distance"] == before["shift_relative_distance"]
+    assert json.loads((work / "results/sanity/metrics.json").read_text()) == before
+
+
+def test_an_experiment_on_a_report_setting_reruns_only_the_report(pipeline):
+    """`dvc exp run -S report.strip_images=...` re-runs the stage that reads it, nothing
+    upstream, and `dvc exp show --only-changed` compares the experiments readably."""
+    work, env, dvc = pipeline["work"], pipeline["env"], pipeline["dvc"]
+    _run(["git", "add", "-A"], work, env)
+    _run(["git", "commit", "-qm", "smoke baseline"], work, env)
+    ids = [it["id"] for it in json.loads((work / "data/splits/embedded/eval.json").read_text())["items"]]
+    out = _run(dvc + ["exp", "run", "-S", f"report.strip_images=[{ids[-1]}]"], work, env).stdout
+    ran = sorted(line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage"))
+    assert ran == ["report"], out
+    table = _run(dvc + ["exp", "show", "--only-changed", "--csv"], work, env).stdout.splitlines()
+    header = table[0].split(",")
+    assert "report.strip_images" in header and len(header) < 60, header
+    assert not [h for h in header if "provenance" in h or "commit" in h]
 
 
 def test_network_guard_catches_outgoing_connections(tmp_path):
     log = tmp_path / "net.log"
     env = {**os.environ, "PYTHONPATH": str(FIXTURES / "network_guard"), "VCD_NETWORK_LOG": str(log)}
-    code = "import urllib.request\ntry:\n    urllib.request.urlopen('http://example.com', timeout=2)\nexcept OSError as e:\n    print('blocked', e)"
+    code = (
+        "import urllib.request\ntry:\n    urllib.request.urlopen('http://example.com', timeout=2)\n"
+        "except OSError as e:\n    print('blocked', e)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert "blocked" in out and "example.com" in log.read_text()

@@ -8,7 +8,9 @@ from vcd.provenance import code_version, params_digest
 
 
 def _git(repo, *args):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 def test_pipeline_outputs_do_not_mark_the_code_dirty_but_source_changes_do(tmp_path):
@@ -36,3 +38,11 @@ def test_outside_a_git_checkout_the_version_says_so(tmp_path, monkeypatch):
 def test_params_digest_ignores_key_order_but_not_values():
     assert params_digest({"a": 1, "b": {"c": 2}}) == params_digest({"b": {"c": 2}, "a": 1})
     assert params_digest({"a": 1}) != params_digest({"a": 2})
+
+
+def test_profile_label_names_the_default_profile_and_its_stand_in_encoder():
+    from vcd.provenance import profile_label
+
+    label = profile_label("default", {"encoder_weights": "random"})
+    assert "not the paper's numbers" in label and "stand-in" in label
+    assert profile_label("paper", {"encoder_weights": "imagenet"}) == "Profile: paper; VGG19 weights: imagenet"

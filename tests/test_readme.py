@@ -15,7 +15,9 @@ def test_readme_result_tables_match_the_pipeline_outputs():
     for path, content in blocks:
         source = REPO / path
         assert source.is_file(), f"README embeds {path}, which the pipeline has not written"
-        assert content.strip() == source.read_text(encoding="utf-8").strip(), f"README copy of {path} is stale: run `python -m vcd.reporting`"
+        assert content.strip() == source.read_text(encoding="utf-8").strip(), (
+            f"README copy of {path} is stale: run `python -m vcd.readme`"
+        )
 
 
 def test_readme_documents_the_two_commands_and_ci_calls_make_test():

@@ -16,10 +16,30 @@ def _per_video() -> pd.DataFrame:
     for method, shift in (("base", 0.0), ("vcd", 0.1)):
         for seed in range(5):
             for image in range(3):
-                rows.append({"method": method, "dataset": "d", "image_id": f"i{image}", "prompt": f"p{image}", "seed": seed,
-                             "status": "ok", "reason": "", "m": shift + rng.normal(0, 0.01)})
-    rows.append({"method": "vcd", "dataset": "d", "image_id": "i9", "prompt": "p9", "seed": 0, "status": "excluded",
-                 "reason": "zero-length file", "m": np.nan})
+                rows.append(
+                    {
+                        "method": method,
+                        "dataset": "d",
+                        "image_id": f"i{image}",
+                        "prompt": f"p{image}",
+                        "seed": seed,
+                        "status": "ok",
+                        "reason": "",
+                        "m": shift + rng.normal(0, 0.01),
+                    }
+                )
+    rows.append(
+        {
+            "method": "vcd",
+            "dataset": "d",
+            "image_id": "i9",
+            "prompt": "p9",
+            "seed": 0,
+            "status": "excluded",
+            "reason": "zero-length file",
+            "m": np.nan,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -38,7 +58,11 @@ def test_summary_is_mean_over_runs_of_per_seed_means_and_counts_exclusions():
     summary = summarise(pv, ["m"]).set_index("method")
     manual = pv[(pv.method == "vcd") & (pv.status == "ok")].groupby("seed").m.mean()
     assert summary.loc["vcd", "mean"] == pytest.approx(manual.mean())
-    assert summary.loc["vcd", "n_runs"] == 5 and summary.loc["vcd", "n_excluded"] == 1 and summary.loc["base", "n_excluded"] == 0
+    assert (
+        summary.loc["vcd", "n_runs"] == 5
+        and summary.loc["vcd", "n_excluded"] == 1
+        and summary.loc["base", "n_excluded"] == 0
+    )
     assert summary.loc["vcd", "ci95_low"] < summary.loc["vcd", "mean"] < summary.loc["vcd", "ci95_high"]
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vcd.synthetic import APPEARANCE_DRIFTS, NATURAL_MOTIONS, make_video, pan, render_view, to_tensor
+from vcd.frames import to_tensor
+from vcd.synthetic import APPEARANCE_DRIFTS, NATURAL_MOTIONS, make_video, pan, render_view
 
 SIZE = (48, 32)
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from tiny import CAPTIONS, TINY_ARCHITECTURE, TINY_TOY
+from vcd.layout import Layout
 from vcd.models import build_toy_pipeline, load_pipeline
+from vcd.settings import PretrainConfig, parse
 from vcd.toy import encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
-
-from tiny import CAPTIONS, TINY_TOY
 
 SIZE = (32, 32)
 
@@ -22,11 +23,13 @@ def images() -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def videos(images):
-    return make_training_videos(images, {k: f"photo {k}" for k in images}, videos_per_image=3, num_frames=5, size=SIZE, seed=0)
+    return make_training_videos(
+        images, {k: f"photo {k}" for k in images}, videos_per_image=3, num_frames=5, size=SIZE, seed=0
+    )
 
 
 def _pipe(videos):
-    return build_toy_pipeline({**TINY_TOY, "flow_shift": 3.0}, [v.caption for v in videos] + CAPTIONS, seed=0)
+    return build_toy_pipeline(TINY_ARCHITECTURE, [v.caption for v in videos] + CAPTIONS, seed=0, flow_shift=3.0)
 
 
 def test_training_videos_are_seeded_and_captioned(images, videos):
@@ -43,8 +46,20 @@ def test_vae_training_is_seeded_and_leaves_contiguous_weights(videos):
     logs = []
     for _ in range(2):
         pipe = _pipe(videos)
-        logs.append(train_vae(pipe.vae, videos, steps=12, batch_size=2, lr=5e-3, clip_frames=5, kl_weight=1e-6, seed=0,
-                              crop=(16, 16), progress=False))
+        logs.append(
+            train_vae(
+                pipe.vae,
+                videos,
+                steps=12,
+                batch_size=2,
+                lr=5e-3,
+                clip_frames=5,
+                kl_weight=1e-6,
+                seed=0,
+                crop=(16, 16),
+                progress=False,
+            )
+        )
         # channels-last is a training-time layout only: what is saved is plain contiguous
         assert all(p.is_contiguous() for p in pipe.vae.parameters())
         assert not pipe.vae.training and not any(p.requires_grad for p in pipe.vae.parameters())
@@ -68,25 +83,52 @@ def test_batched_encoding_matches_one_video_at_a_time(videos):
 def test_transformer_training_uses_given_latents(videos):
     pipe = _pipe(videos)
     latents = encode_videos(pipe.vae, videos, progress=False)
-    log = train_transformer(pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False,
-                            latents=latents)
+    log = train_transformer(
+        pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False, latents=latents
+    )
     assert len(log) == 20 and np.isfinite(log.loss).all()
     with pytest.raises(ValueError, match="latents has 2 videos, expected 6"):
-        train_transformer(pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False,
-                          latents=latents[:2])
+        train_transformer(
+            pipe,
+            videos,
+            steps=20,
+            batch_size=2,
+            lr=1e-3,
+            seed=0,
+            max_sequence_length=8,
+            progress=False,
+            latents=latents[:2],
+        )
 
 
-def test_pretrain_toy_saves_a_loadable_pipeline(tmp_path, tiny_params):
+def test_pretrain_toy_saves_a_loadable_pipeline(tmp_path, tiny_settings):
     images = {f"im{k}": (np.random.default_rng(k).random((40, 48, 3)) * 255).astype(np.uint8) for k in range(2)}
-    model = tiny_params["model"]
-    pretrain = {"seed": 0, "videos_per_image": 2, "vae": {"steps": 10, "batch_size": 2, "clip_frames": 5, "crop": [16, 16],
-                "lr": 5e-3, "kl_weight": 1e-6}, "transformer": {"steps": 20, "batch_size": 2, "lr": 1e-3}}
-    pipe, log, videos = pretrain_toy(model, pretrain, tiny_params["video"], images, {k: f"photo {k}" for k in images}, CAPTIONS,
-                                     progress=False)
+    pretrain = parse(
+        PretrainConfig,
+        {
+            "seed": 0,
+            "videos_per_image": 2,
+            "check_seeds": [0],
+            "check_items": 1,
+            "vae": {"steps": 10, "batch_size": 2, "clip_frames": 5, "crop": [16, 16], "lr": 5e-3, "kl_weight": 1e-6},
+            "transformer": {"steps": 20, "batch_size": 2, "lr": 1e-3},
+        },
+        "pretrain",
+    )
+    pipe, log, videos = pretrain_toy(
+        tiny_settings.model,
+        pretrain,
+        tiny_settings.video,
+        images,
+        {k: f"photo {k}" for k in images},
+        CAPTIONS,
+        progress=False,
+    )
     assert set(log.phase) == {"vae", "transformer"} and len(videos) == 4
     assert len(pipe.vae.config.latents_mean) == TINY_TOY["vae"]["z_dim"]
-    pipe.save_pretrained(tmp_path)
-    loaded = load_pipeline({**model, "toy": {**model["toy"], "dir": str(tmp_path)}}, "cpu")
+    layout = Layout(tmp_path)
+    pipe.save_pretrained(layout.base_model)
+    loaded = load_pipeline(tiny_settings.model, layout, "cpu")
     for name in ("vae", "transformer"):
         for (key, a), b in zip(getattr(pipe, name).state_dict().items(), getattr(loaded, name).state_dict().values()):
             assert torch.equal(a, b), f"{name}.{key} changed through save/load"
@@ -97,7 +139,11 @@ def test_short_schedules_work(videos, steps):
     """OneCycleLR divides by (warm-up fraction x steps - 1): the warm-up is stretched to
     2 steps (20 steps at 5 % divided by zero before); under 4 steps the rate is constant."""
     pipe = _pipe(videos)
-    log = train_vae(pipe.vae, videos, steps=steps, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False)
+    log = train_vae(
+        pipe.vae, videos, steps=steps, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False
+    )
     assert len(log) == steps and np.isfinite(log.loss).all()
     with pytest.raises(ValueError, match="at least 1 step"):
-        train_vae(pipe.vae, videos, steps=0, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False)
+        train_vae(
+            pipe.vae, videos, steps=0, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False
+        )

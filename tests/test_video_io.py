@@ -40,8 +40,9 @@ def test_completeness_checks_frame_count_and_size(tmp_path):
     assert not video_is_complete(tmp_path / "missing.mp4", 5)
 
 
-@pytest.mark.parametrize("content, reason", [(None, "file not found"), (b"", "zero-length"),
-                                             (b"not a video" * 50, "cannot be decoded")])
+@pytest.mark.parametrize(
+    "content, reason", [(None, "file not found"), (b"", "zero-length"), (b"not a video" * 50, "cannot be decoded")]
+)
 def test_unreadable_files_raise_with_the_reason(tmp_path, content, reason):
     path = tmp_path / "bad.mp4"
     if content is not None:

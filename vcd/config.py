@@ -1,9 +1,11 @@
-"""Parameters: ``params.yaml`` is the single source of truth; profiles are overlays.
+"""The parameter file: reading it, profiles as overlays, the offline switches.
 
-``params.yaml`` holds the embedded default profile. ``profiles/<name>.yaml`` lists only
-the keys a profile changes (e.g. ``profiles/paper.yaml``); ``apply_profile`` merges it
-into ``params.yaml`` in place (comments kept), so DVC sees ordinary parameter changes
-and ``git diff params.yaml`` shows exactly what the profile switched.
+``params.yaml`` is the single source of truth for every setting; :mod:`vcd.settings`
+turns it into typed objects, and nothing else reads it. It holds the embedded default
+profile. ``profiles/<name>.yaml`` lists only the keys a profile changes (e.g.
+``profiles/paper.yaml``); ``apply_profile`` merges it into ``params.yaml`` in place
+(comments kept), so DVC sees ordinary parameter changes and ``git diff params.yaml``
+shows exactly what the profile switched.
 
 Command line::
 
@@ -17,13 +19,17 @@ import argparse
 import copy
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
+from .files import atomic_path
+from .layout import Layout
+from .settings import Settings, load_params
+
 __all__ = [
-    "find_repo_root",
     "load_params",
     "get",
     "deep_merge",
@@ -35,30 +41,6 @@ __all__ = [
 
 #: Environment switches that keep the Hugging Face libraries off the network.
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "DIFFUSERS_OFFLINE")
-
-
-def find_repo_root(start: str | Path | None = None) -> Path:
-    """The folder holding ``params.yaml`` and ``dvc.yaml`` at or above ``start``.
-
-    Notebooks call this so they run the same from JupyterLab (cwd = notebooks/) and
-    from papermill in the DVC pipeline (cwd = repository root).
-    """
-    here = Path(start or os.getcwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "params.yaml").is_file() and (folder / "dvc.yaml").is_file():
-            return folder
-    raise FileNotFoundError(f"no params.yaml + dvc.yaml found at or above {here}")
-
-
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"parameter file not found: {path}")
-    with path.open(encoding="utf-8") as handle:
-        params = yaml.safe_load(handle)
-    if not isinstance(params, dict):
-        raise ValueError(f"{path} must hold a mapping of parameters")
-    return params
 
 
 def get(params: Mapping[str, Any], dotted: str, default: Any = ...) -> Any:
@@ -123,21 +105,27 @@ def apply_overlay(params_path: str | Path, overlay: Mapping[str, Any]) -> list[s
                 changed.append(f"{prefix}{key}")
 
     merge(doc, overlay, "")
-    with params_path.open("w", encoding="utf-8") as handle:
+    with atomic_path(params_path) as tmp, tmp.open("w", encoding="utf-8") as handle:
         rt.dump(doc, handle)
     return changed
 
 
-def apply_profile(name: str, root: str | Path = ".") -> list[str]:
-    """Merge ``profiles/<name>.yaml`` into ``params.yaml`` (see module docstring)."""
-    root = Path(root)
-    profile_path = root / "profiles" / f"{name}.yaml"
+def apply_profile(name: str, layout: Layout) -> list[str]:
+    """Merge ``profiles/<name>.yaml`` into ``params.yaml`` (see module docstring).
+
+    The merged file is checked as settings before it replaces ``params.yaml``: a
+    profile that would make the parameters invalid changes nothing.
+    """
+    profile_path = layout.profile(name)
     if not profile_path.is_file():
-        available = sorted(p.stem for p in (root / "profiles").glob("*.yaml"))
+        available = sorted(p.stem for p in layout.profiles.glob("*.yaml"))
         raise FileNotFoundError(f"profile {name!r} not found at {profile_path}; available: {available}")
     overlay = yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {}
     overlay.setdefault("profile", name)
-    return apply_overlay(root / "params.yaml", overlay)
+    Settings.from_mapping(
+        deep_merge(load_params(layout.params_file), overlay), f"{layout.params_file} with {profile_path}"
+    )
+    return apply_overlay(layout.params_file, overlay)
 
 
 def set_offline(offline: bool | int) -> None:
@@ -161,14 +149,14 @@ def _main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("show", help="print a parameter (dotted name) or all")
     show.add_argument("key", nargs="?")
     args = parser.parse_args(argv)
-    root = find_repo_root()
+    layout = Layout.discover()
     if args.command == "apply-profile":
-        changed = apply_profile(args.name, root)
+        changed = apply_profile(args.name, layout)
         print(f"profile {args.name!r}: {len(changed)} parameter(s) changed in params.yaml")
         for key in changed:
             print(f"  {key}")
         return 0
-    params = load_params(root / "params.yaml")
+    params = load_params(layout.params_file)
     yaml.safe_dump(get(params, args.key) if args.key else params, sys.stdout, sort_keys=False)
     return 0
 

@@ -13,7 +13,8 @@ stored in one manifest format (JSON) whether it is the embedded set or a real da
 ``pkg://<package>/<path inside the package>`` URI for files that ship inside an
 installed Python package, which is how the embedded set works offline.
 
-Datasets of the paper (Sec. 4.1), read from local folders set in ``params.yaml``:
+Datasets of the paper (Sec. 4.1), read from local folders set in ``params.yaml``
+(``data.<dataset>``; where each file goes is :mod:`vcd.layout`'s):
 
 * **I2V-Bench** (ConsistI2V): videos + captions -> first frame + caption; split
   100 train / rest eval.
@@ -30,34 +31,41 @@ decision is reported per file -- nothing is dropped silently.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .files import atomic_path, write_text
+from .layout import DATA_README, Layout
+from .settings import DataSettings, VideoSpec
 
 __all__ = [
     "Item",
     "ImageReport",
     "DatasetNotFoundError",
-    "DATASETS",
     "resolve_image",
     "load_manifest",
     "write_manifest",
     "load_rgb",
     "prepare_image",
     "split_items",
+    "load_embedded",
+    "load_i2v_bench",
+    "load_vbench_i2v",
+    "load_ai_artbench",
     "load_dataset",
     "build_split",
     "read_split",
     "load_original_images",
 ]
-
-DATA_README = "data/README.md"
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -83,7 +91,7 @@ class Item:
         return out
 
     @classmethod
-    def from_json(cls, record: Mapping[str, Any], dataset: str) -> "Item":
+    def from_json(cls, record: Mapping[str, Any], dataset: str) -> Item:
         missing = [k for k in ("id", "image", "caption") if not record.get(k)]
         if missing:
             raise ValueError(f"manifest item {record!r} lacks required field(s) {missing}")
@@ -167,11 +175,9 @@ def load_manifest(path: str | Path) -> tuple[dict[str, Any], list[Item]]:
 
 
 def write_manifest(path: str | Path, dataset: str, items: Sequence[Item], **meta: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a manifest (atomically) in the format :func:`load_manifest` reads."""
     payload = {"dataset": dataset, **meta, "items": [it.to_json() for it in items]}
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------------------- images
@@ -292,8 +298,8 @@ def split_items(items: Sequence[Item], n_train: int, n_eval: int | None, seed: i
 
 
 # ---------------------------------------------------------------------------- loaders
-def load_embedded(manifest: str | Path, **_: Any) -> list[Item]:
-    """The embedded mini-benchmark (``data/embedded/manifest.json``)."""
+def load_embedded(manifest: str | Path) -> list[Item]:
+    """The embedded mini-benchmark (the layout's ``embedded_manifest``)."""
     manifest = Path(manifest)
     _, items = load_manifest(manifest)
     for it in items:
@@ -335,10 +341,10 @@ def _read_captions(path: Path) -> dict[str, str]:
     return captions
 
 
-def load_i2v_bench(root: str | Path, captions: str | Path, frames_dir: str | Path, **_: Any) -> list[Item]:
+def load_i2v_bench(root: str | Path | None, captions: str | Path | None, layout: Layout) -> list[Item]:
     """I2V-Bench: every video with a caption -> (first frame, caption).
 
-    First frames are extracted once into ``frames_dir`` (PNG). Videos without a caption
+    First frames are extracted once into the layout's ``i2v_bench_frames`` (PNG). Videos without a caption
     and captions without a video are errors listed by name (nothing silently dropped).
     """
     from .video_io import VideoReadError, read_first_frame
@@ -358,20 +364,26 @@ def load_i2v_bench(root: str | Path, captions: str | Path, frames_dir: str | Pat
             f"I2V-Bench captions and videos do not match: {len(no_caption)} video(s) without caption "
             f"(e.g. {no_caption[:5]}), {len(no_video)} caption(s) without video (e.g. {no_video[:5]})"
         )
-    frames_dir = Path(frames_dir)
-    frames_dir.mkdir(parents=True, exist_ok=True)
     items = []
     for stem, video in sorted(by_stem.items()):
-        frame_path = frames_dir / f"{stem}.png"
+        frame_path = layout.i2v_bench_frame(stem)
         if not frame_path.is_file():
             try:
-                Image.fromarray(read_first_frame(video)).save(frame_path)
+                frame = read_first_frame(video)
+                with atomic_path(frame_path) as tmp:
+                    Image.fromarray(frame).save(tmp)
             except VideoReadError as exc:
                 # Keep the item: load_rgb rejects the missing frame with this reason in the report.
-                (frames_dir / f"{stem}.error.txt").write_text(str(exc), encoding="utf-8")
+                write_text(layout.i2v_bench_frame_error(stem), str(exc))
         items.append(
-            Item(id=stem, image=str(frame_path), caption=texts[stem], dataset="i2v_bench", source=str(video),
-                 license="I2V-Bench (YouTube videos; see ConsistI2V)")
+            Item(
+                id=stem,
+                image=str(frame_path),
+                caption=texts[stem],
+                dataset="i2v_bench",
+                source=str(video),
+                license="I2V-Bench (YouTube videos; see ConsistI2V)",
+            )
         )
     return items
 
@@ -379,7 +391,9 @@ def load_i2v_bench(root: str | Path, captions: str | Path, frames_dir: str | Pat
 _CAMERA_SUFFIX = re.compile(r", camera (pans left|pans right|tilts up|tilts down|zooms in|zooms out|static)$")
 
 
-def load_vbench_i2v(root: str | Path, info_json: str | Path, ratio: str = "1-1", include_camera_motion: bool = True, **_: Any) -> list[Item]:
+def load_vbench_i2v(
+    root: str | Path | None, info_json: str | Path | None, ratio: str, include_camera_motion: bool
+) -> list[Item]:
     """VBench-I2V image suite: one item per prompt of the info JSON.
 
     Entries with ``image_name`` use ``crop/{ratio}/{image_name}``; camera-motion variants
@@ -404,19 +418,28 @@ def load_vbench_i2v(root: str | Path, info_json: str | Path, ratio: str = "1-1",
         if image_name is None:
             raise ValueError(f"{info_path}: entry {index} ({prompt!r}) has no image_name and no base caption")
         items.append(
-            Item(id=prompt, image=str(crop_dir / image_name), caption=prompt, dataset="vbench_i2v",
-                 source=f"VBench-I2V crop/{ratio}/{image_name}", license="VBench-I2V image suite",
-                 extra={"dimension": entry.get("dimension", []), "image_type": entry.get("image_type", "")})
+            Item(
+                id=prompt,
+                image=str(crop_dir / image_name),
+                caption=prompt,
+                dataset="vbench_i2v",
+                source=f"VBench-I2V crop/{ratio}/{image_name}",
+                license="VBench-I2V image suite",
+                extra={"dimension": entry.get("dimension", []), "image_type": entry.get("image_type", "")},
+            )
         )
     return items
 
 
-def load_ai_artbench(root: str | Path, prompts: str | Path, **_: Any) -> list[Item]:
+def load_ai_artbench(root: str | Path | None, prompts: str | Path | None) -> list[Item]:
     """AI-ArtBench "ukiyoe" images with hand-written prompts (file name -> prompt).
 
     Every image needs a prompt; images without one are listed in the error.
     """
-    how = "Download AI-ArtBench (arXiv 2412.01512), point data.ai_artbench.root at its ukiyo-e folder and write a prompts file"
+    how = (
+        "Download AI-ArtBench (arXiv 2412.01512), point data.ai_artbench.root at its ukiyo-e folder "
+        "and write a prompts file"
+    )
     root = _require(root, "AI-ArtBench ukiyo-e folder (data.ai_artbench.root)", how)
     prompts_path = _require(prompts, "AI-ArtBench prompts file (data.ai_artbench.prompts)", how)
     texts = _read_captions(prompts_path)
@@ -428,51 +451,54 @@ def load_ai_artbench(root: str | Path, prompts: str | Path, **_: Any) -> list[It
             "write a prompt for each image you use, or move unused images out of the folder"
         )
     return [
-        Item(id=p.stem, image=str(p), caption=texts[p.stem], dataset="ai_artbench", source=str(p),
-             license="AI-ArtBench (see its licence)")
+        Item(
+            id=p.stem,
+            image=str(p),
+            caption=texts[p.stem],
+            dataset="ai_artbench",
+            source=str(p),
+            license="AI-ArtBench (see its licence)",
+        )
         for p in images
     ]
 
 
-#: dataset name -> loader(**params of that dataset)
-DATASETS: dict[str, Callable[..., list[Item]]] = {
-    "embedded": load_embedded,
-    "i2v_bench": load_i2v_bench,
-    "vbench_i2v": load_vbench_i2v,
-    "ai_artbench": load_ai_artbench,
-}
+def load_dataset(name: str, data: DataSettings, layout: Layout) -> list[Item]:
+    """Load dataset ``name`` with its ``data.<name>`` settings (paths relative to the root)."""
 
+    def path(value: str | None) -> Path | None:
+        return None if value is None else layout.resolve(value)
 
-def load_dataset(name: str, options: Mapping[str, Any]) -> list[Item]:
-    """Load dataset ``name`` with its ``params.yaml`` options."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
-    keep = {k: v for k, v in options.items() if k not in ("n_train", "n_eval")}
-    return DATASETS[name](**keep)
+    if name == "embedded":
+        return load_embedded(layout.embedded_manifest)
+    if name == "i2v_bench":
+        o = data.i2v_bench
+        return load_i2v_bench(path(o.root), path(o.captions), layout)
+    if name == "vbench_i2v":
+        o = data.vbench_i2v
+        return load_vbench_i2v(path(o.root), path(o.info_json), o.ratio, o.include_camera_motion)
+    if name == "ai_artbench":
+        o = data.ai_artbench
+        return load_ai_artbench(path(o.root), path(o.prompts))
+    raise ValueError(f"unknown dataset {name!r}; expected one of embedded, i2v_bench, vbench_i2v, ai_artbench")
 
 
 # ---------------------------------------------------------------------------- the split stage
 def build_split(
-    name: str,
-    options: Mapping[str, Any],
-    out_dir: str | Path,
-    width: int,
-    height: int,
-    seed: int,
-    min_side: int = 64,
-    progress: bool = True,
+    name: str, data: DataSettings, layout: Layout, video: VideoSpec, progress: bool = True
 ) -> dict[str, Any]:
     """Load, check, split and prepare one dataset (the ``data_split`` stage).
 
-    Writes ``out_dir/{train,eval}.json`` (manifests whose ``image`` is the prepared
-    ``width`` x ``height`` PNG, ``original`` the source file), ``out_dir/images/``, and
-    ``out_dir/report.csv`` with one row per input file. Returns a summary.
+    Writes the layout's ``split_manifest(name, "train" / "eval")`` (manifests whose
+    ``image`` is the prepared ``video.width`` x ``video.height`` PNG, ``original`` the
+    source file), ``split_images(name)`` and ``split_report(name)`` with one row per
+    input file. Returns a summary.
     """
     from tqdm.auto import tqdm
 
-    out_dir = Path(out_dir)
-    items = load_dataset(name, options)
-    images_dir = out_dir / "images"
+    out_dir = layout.split_dir(name)
+    items = load_dataset(name, data, layout)
+    images_dir = layout.split_images(name)
     images_dir.mkdir(parents=True, exist_ok=True)
     reports: list[ImageReport] = []
     usable: list[Item] = []
@@ -481,13 +507,14 @@ def build_split(
     by_file: dict[str, tuple[str | None, ImageReport]] = {}
     for item in tqdm(items, desc=f"{name}: checking images", disable=not progress):
         if item.image not in by_file:
-            rgb, report = load_rgb(resolve_image(item.image), item.id, min_side=min_side)
+            rgb, report = load_rgb(resolve_image(item.image), item.id, min_side=data.min_side)
             report.file = item.image
             prepared = None
             if rgb is not None:
                 safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(item.image).stem)[:80] or "image"
-                prepared = images_dir / f"{safe}-{len(by_file):05d}.png"
-                Image.fromarray(prepare_image(rgb, width, height)).save(prepared)
+                prepared = layout.prepared_image(name, safe, len(by_file))
+                with atomic_path(prepared) as tmp:
+                    Image.fromarray(prepare_image(rgb, video.width, video.height)).save(tmp)
             by_file[item.image] = (None if prepared is None else str(prepared), report)
             reports.append(report)
         prepared_path, report = by_file[item.image]
@@ -495,23 +522,31 @@ def build_split(
             prepared_for[item.id] = prepared_path
             usable.append(item)
 
-    n_train, n_eval = int(options.get("n_train", 0)), options.get("n_eval")
-    train, evaluation = split_items(usable, n_train, None if n_eval is None else int(n_eval), seed)
+    options = data.options(name)
+    train, evaluation = split_items(usable, options.n_train, options.n_eval, data.split_seed)
 
     def rewrite(part: Iterable[Item]) -> list[Item]:
         return [
-            Item(id=it.id, image=str(Path(prepared_for[it.id]).relative_to(out_dir)), caption=it.caption,
-                 dataset=it.dataset, source=it.source, license=it.license, extra={**it.extra, "original": it.image})
+            Item(
+                id=it.id,
+                image=Path(prepared_for[it.id]).relative_to(out_dir).as_posix(),
+                caption=it.caption,
+                dataset=it.dataset,
+                source=it.source,
+                license=it.license,
+                extra={**it.extra, "original": it.image},
+            )
             for it in part
         ]
 
-    common = {"seed": int(seed), "width": int(width), "height": int(height)}
-    write_manifest(out_dir / "train.json", name, rewrite(train), split="train", **common)
-    write_manifest(out_dir / "eval.json", name, rewrite(evaluation), split="eval", **common)
-    with (out_dir / "report.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(ImageReport("", "", "").row()))
-        writer.writeheader()
-        writer.writerows(r.row() for r in reports)
+    common = {"seed": data.split_seed, "width": video.width, "height": video.height}
+    write_manifest(layout.split_manifest(name, "train"), name, rewrite(train), split="train", **common)
+    write_manifest(layout.split_manifest(name, "eval"), name, rewrite(evaluation), split="eval", **common)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(ImageReport("", "", "").row()), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(r.row() for r in reports)
+    write_text(layout.split_report(name), table.getvalue())
     counts = {status: sum(r.status == status for r in reports) for status in ("ok", "converted", "rejected")}
     return {
         "dataset": name,
@@ -525,16 +560,18 @@ def build_split(
     }
 
 
-def read_split(split_dir: str | Path, part: str) -> list[Item]:
+def read_split(layout: Layout, dataset: str, part: str) -> list[Item]:
     """Items of ``train``/``eval`` written by :func:`build_split`, image paths resolved."""
-    path = Path(split_dir) / f"{part}.json"
+    path = layout.split_manifest(dataset, part)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the data_split stage (`dvc repro data_split`) first")
     _, items = load_manifest(path)
     for it in items:
         it.image = str(resolve_image(it.image, path.parent))
     return items
 
 
-def load_original_images(items: Sequence[Item], min_side: int = 64) -> dict[str, np.ndarray]:
+def load_original_images(items: Sequence[Item], min_side: int) -> dict[str, np.ndarray]:
     """The full-resolution source image of each split item (``extra.original``), uint8 RGB.
 
     Synthetic camera motion is rendered from these so that a pan reveals real content.

@@ -17,8 +17,8 @@ result records which weights were used (:meth:`VGG19Features.provenance`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -192,9 +192,7 @@ class VGG19Features(nn.Module):
     @property
     def strides(self) -> tuple[int, ...]:
         """Spatial down-sampling factor of each returned layer (1, 2, 4, 8 or 16)."""
-        return tuple(
-            2 ** sum(isinstance(m, nn.MaxPool2d) for m in list(self.features)[:idx]) for idx in self._indices
-        )
+        return tuple(2 ** sum(isinstance(m, nn.MaxPool2d) for m in list(self.features)[:idx]) for idx in self._indices)
 
     def provenance(self) -> dict[str, str]:
         """Which weights produced the features (recorded with every result)."""
@@ -239,8 +237,3 @@ class VGG19Features(nn.Module):
             if idx in wanted:
                 outputs[wanted[idx]] = h
         return [o for o in outputs if o is not None]
-
-
-def describe_layers(layers: Iterable[str]) -> str:
-    """Human-readable layer list with torchvision indices, for docs and figures."""
-    return ", ".join(f"{name} (features.{VGG19_LAYER_INDEX[name]})" for name in layers)

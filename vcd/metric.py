@@ -37,10 +37,11 @@ draws a fresh set when a caller wants a new Monte-Carlo estimate (e.g. per train
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -48,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .encoders import VGG19Features
+from .settings import FDL_LAYERS, PAPER_LAYERS, VCD_PRESETS, VCDConfig
 
 __all__ = [
     "PAPER_LAYERS",
@@ -56,15 +58,15 @@ __all__ = [
     "VCDConfig",
     "VideoConsistencyDistance",
     "temporal_weight",
+    "frame_weights",
+    "sample_frame_index",
     "sliced_wasserstein",
     "spectrum",
-    "metric_from_params",
+    "metric_from_config",
 ]
 
-#: Layers named in the paper (Sec. 3.1).
-PAPER_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-#: Layers FDL's code actually uses (its stages end at features[3, 8, 17, 26, 35]).
-FDL_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
+#: name -> overrides of :class:`VCDConfig` (see :meth:`VideoConsistencyDistance.preset`).
+PRESETS = VCD_PRESETS
 
 FrameIndex = int | str | torch.Tensor | Sequence[int] | None
 
@@ -75,10 +77,24 @@ def _derive_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def temporal_weight(frame_index: torch.Tensor | int, num_frames: int) -> torch.Tensor:
+def temporal_weight(frame_index: torch.Tensor | int | Sequence[int], num_frames: int) -> torch.Tensor:
     """The temporal weight (N - i + 1) / N of Eq. 2, with ``frame_index`` i 1-based."""
     i = torch.as_tensor(frame_index, dtype=torch.float32)
     return (num_frames - i + 1) / num_frames
+
+
+def frame_weights(
+    frame_index: torch.Tensor | int | Sequence[int], num_frames: int, enabled: bool = True
+) -> torch.Tensor:
+    """The per-frame factor of Eq. 2: (N - i + 1) / N, or 1 when the temporal weight is
+    off (the ``no_temporal_weight`` ablation, App. C.3). The one place that switches."""
+    weight = temporal_weight(frame_index, num_frames)
+    return weight if enabled else torch.ones_like(weight)
+
+
+def sample_frame_index(batch: int, num_frames: int, generator: torch.Generator) -> torch.Tensor:
+    """The training reward's frame choice: i ~ U{2, ..., N}, 1-based, one per video (Fig. 2)."""
+    return torch.randint(2, num_frames + 1, (batch,), generator=generator)
 
 
 def _safe_angle(z: torch.Tensor) -> torch.Tensor:
@@ -125,9 +141,9 @@ def _sort_last_dim(values: torch.Tensor) -> torch.Tensor:
     """Sort along the last dimension.
 
     Without autograd on the CPU, NumPy's SIMD sort run on row blocks in a small
-    thread pool is about 2x faster than ``torch.sort`` (0.57 s -> 0.26 s for a
-    2048 x 8208 sort on 2 cores); the result is identical. With autograd, or on GPU,
-    ``torch.sort`` (which records the permutation for the backward pass) is used.
+    thread pool is faster than ``torch.sort`` (README, Performance); the result is
+    identical. With autograd, or on GPU, ``torch.sort`` (which records the permutation
+    for the backward pass) is used.
     """
     global _SORT_POOL
     if values.requires_grad or values.device.type != "cpu" or values.dtype != torch.float32 or values.numel() < 1 << 16:
@@ -178,48 +194,6 @@ def _l2(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x - y).pow(2).flatten(1).mean(dim=1)
 
 
-@dataclass(frozen=True)
-class VCDConfig:
-    """Every setting of the metric (recorded with every result)."""
-
-    layers: tuple[str, ...] = PAPER_LAYERS
-    distance: Literal["swd", "l2"] = "swd"
-    space: Literal["frequency", "feature"] = "frequency"
-    temporal_weight: bool = True
-    num_projections: int = 256
-    patch_size: int = 5
-    phase_weight: float = 1.0
-    amplitude_weight: float = 1.0
-    encoder_weights: str | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.distance not in ("swd", "l2"):
-            raise ValueError(f"distance must be 'swd' or 'l2', got {self.distance!r}")
-        if self.space not in ("frequency", "feature"):
-            raise ValueError(f"space must be 'frequency' or 'feature', got {self.space!r}")
-        if int(self.num_projections) < 1:
-            raise ValueError(f"num_projections must be >= 1, got {self.num_projections}")
-        if int(self.patch_size) < 1:
-            raise ValueError(f"patch_size must be >= 1, got {self.patch_size}")
-        if self.phase_weight < 0 or self.amplitude_weight < 0:
-            raise ValueError("phase_weight and amplitude_weight must be >= 0")
-        if self.space == "frequency" and self.phase_weight == 0 and self.amplitude_weight == 0:
-            raise ValueError("amplitude_weight and phase_weight are both 0: the distance would be identically 0")
-
-
-#: name -> overrides of :class:`VCDConfig` (see :meth:`VideoConsistencyDistance.preset`).
-PRESETS: dict[str, dict] = {
-    "paper": {},  # Eq. 2 as written: relu{1..5}_1, SWD, frequency space, temporal weight
-    "fdl": {"layers": FDL_LAYERS},  # FDL's actual layer set
-    "l2": {"distance": "l2"},  # Eq. 4
-    "feat": {"space": "feature"},  # Eq. 5
-    "no_temporal_weight": {"temporal_weight": False},  # Table 5 / App. C.3
-    "amplitude": {"phase_weight": 0.0},  # Table 1, "+Amp."
-    "phase": {"amplitude_weight": 0.0},  # Table 1, "+Phase"
-}
-
-
 class VideoConsistencyDistance(nn.Module):
     """VCD between a conditioning image and frames of a video (Eq. 2), differentiable.
 
@@ -264,15 +238,32 @@ class VideoConsistencyDistance(nn.Module):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def preset(cls, name: str, **overrides) -> "VideoConsistencyDistance":
+    def preset(cls, name: str, **overrides) -> VideoConsistencyDistance:
         """Build a named configuration: ``paper``, ``fdl``, ``l2``, ``feat``,
         ``no_temporal_weight``, ``amplitude``, ``phase``; keyword overrides win."""
         if name not in PRESETS:
             raise ValueError(f"Unknown VCD preset {name!r}; expected one of {sorted(PRESETS)}.")
         unknown = set(overrides) - set(VCDConfig.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"Unknown VCD option(s) {sorted(unknown)}; expected {sorted(VCDConfig.__dataclass_fields__)}.")
-        return cls(**{**asdict(VCDConfig()), **PRESETS[name], **overrides})
+            raise ValueError(
+                f"Unknown VCD option(s) {sorted(unknown)}; expected {sorted(VCDConfig.__dataclass_fields__)}."
+            )
+        return cls.from_config(replace(VCDConfig().with_preset(name), **overrides))
+
+    @classmethod
+    def from_config(cls, config: VCDConfig) -> VideoConsistencyDistance:
+        """The metric of a :class:`VCDConfig` (e.g. ``Settings.vcd``)."""
+        return cls(**asdict(config))
+
+    def weights(self, frame_index: torch.Tensor | Sequence[int], num_frames: int) -> torch.Tensor:
+        """This metric's per-frame factor of Eq. 2 (see :func:`frame_weights`)."""
+        return frame_weights(frame_index, num_frames, self.config.temporal_weight)
+
+    def weighted_mean(self, per_frame: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Eq. 2 averaged over i = 2..N from the unweighted distances ``per_frame``
+        ([..., N-1], as :meth:`per_frame` returns them) -> [...]."""
+        weight = self.weights(torch.arange(2, num_frames + 1), num_frames).to(per_frame.device, per_frame.dtype)
+        return (per_frame * weight).mean(dim=-1)
 
     def _draw_projections(self, channels: int) -> torch.Tensor:
         p = self.config.patch_size
@@ -285,19 +276,10 @@ class VideoConsistencyDistance(nn.Module):
             buffer = getattr(self, f"projections_{index}")
             buffer.copy_(self._draw_projections(channels).to(buffer.device, buffer.dtype))
 
-    def reset_generators(self) -> None:
-        """Restart the frame-index and projection streams from ``seed``."""
-        self._projection_generator.manual_seed(_derive_seed(self.config.seed, "projections"))
-        self._frame_generator.manual_seed(_derive_seed(self.config.seed, "frames"))
-
     def provenance(self) -> dict[str, str]:
         """The metric's configuration and encoder weights, for result records."""
         cfg = {k: (",".join(v) if isinstance(v, tuple) else str(v)) for k, v in asdict(self.config).items()}
         return {**{f"vcd_{k}": v for k, v in cfg.items()}, **self.encoder.provenance()}
-
-    def with_config(self, **changes) -> "VideoConsistencyDistance":
-        """A new metric with some settings changed."""
-        return type(self)(**asdict(replace(self.config, **changes)))
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -351,7 +333,9 @@ class VideoConsistencyDistance(nn.Module):
         ordered = _sorted_projections(torch.cat([amplitude, phase]), projections)
         return ordered[: feats.shape[0]], ordered[feats.shape[0] :]
 
-    def _pair_terms(self, feats: list[torch.Tensor], left: torch.Tensor, right: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _pair_terms(
+        self, feats: list[torch.Tensor], left: torch.Tensor, right: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Per-term distances summed over layers, unweighted: ``amplitude`` and ``phase``
         (frequency space) or ``feature`` (feature space), each [K]."""
         cfg = self.config
@@ -367,7 +351,11 @@ class VideoConsistencyDistance(nn.Module):
 
     def _pair_distance(self, feats: list[torch.Tensor], left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """Unweighted distance between encoded images ``left[k]`` and ``right[k]`` -> [K]."""
-        terms = self._pair_terms(feats, left, right)
+        return self.combine(self._pair_terms(feats, left, right))
+
+    def combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The bracket of Eq. 2 from its terms (:meth:`components`): amplitude +
+        ``phase_weight`` x phase (each x its weight), or the feature-space term."""
         if self.config.space == "feature":
             return terms["feature"]
         return self.config.amplitude_weight * terms["amplitude"] + self.config.phase_weight * terms["phase"]
@@ -395,8 +383,10 @@ class VideoConsistencyDistance(nn.Module):
         if x.dim() != 4 or y.dim() != 4:
             raise ValueError(f"x and y must be [B, 3, H, W]; got {tuple(x.shape)} and {tuple(y.shape)}")
         if x.shape[1:] != y.shape[1:] or x.shape[0] not in (1, y.shape[0]):
-            raise ValueError(f"x and y must have the same shape (or x a single image [1, 3, H, W]); "
-                             f"got {tuple(x.shape)} and {tuple(y.shape)}")
+            raise ValueError(
+                f"x and y must have the same shape (or x a single image [1, 3, H, W]); "
+                f"got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         self._check_size(x.shape[-2], x.shape[-1])
 
     def frame_distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -408,9 +398,11 @@ class VideoConsistencyDistance(nn.Module):
         feats, left, right = self._encode_pairs(x, y)
         return self._pair_distance(feats, left, right)
 
-    def _resolve_frame_index(self, frame_index: FrameIndex, batch: int, num_frames: int, first_allowed: int) -> torch.Tensor:
+    def _resolve_frame_index(
+        self, frame_index: FrameIndex, batch: int, num_frames: int, first_allowed: int
+    ) -> torch.Tensor:
         if frame_index is None:
-            return torch.randint(2, num_frames + 1, (batch,), generator=self._frame_generator)
+            return sample_frame_index(batch, num_frames, self._frame_generator)
         if isinstance(frame_index, str):
             if frame_index != "all":
                 raise ValueError(f"frame_index must be None, an int, a [B] tensor or 'all'; got {frame_index!r}")
@@ -439,7 +431,9 @@ class VideoConsistencyDistance(nn.Module):
             raise ValueError(f"video must be [B, N, 3, H, W]; got shape {tuple(video.shape)}")
         batch, num_frames, _, height, width = video.shape
         if num_frames < 2:
-            raise ValueError(f"video must have N >= 2 frames (Eq. 2 compares x_cnd with x_i, 2 <= i <= N); got N = {num_frames}")
+            raise ValueError(
+                f"video must have N >= 2 frames (Eq. 2 compares x_cnd with x_i, 2 <= i <= N); got N = {num_frames}"
+            )
         self._check_size(height, width)
         if cond is None:
             return video[:, 0], 2
@@ -467,7 +461,9 @@ class VideoConsistencyDistance(nn.Module):
         cond_images, _ = self._prepare_video(video, cond)
         return self._all_frames(video, cond_images)
 
-    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, frame_index: FrameIndex = None) -> torch.Tensor:
+    def forward(
+        self, video: torch.Tensor, cond: torch.Tensor | None = None, frame_index: FrameIndex = None
+    ) -> torch.Tensor:
         """Eq. 2 for each video in the batch -> [B].
 
         Parameters
@@ -486,36 +482,17 @@ class VideoConsistencyDistance(nn.Module):
         batch, num_frames = video.shape[:2]
         index = self._resolve_frame_index(frame_index, batch, num_frames, first_allowed)
         self.last_frame_index = index
-        if self.config.temporal_weight:
-            def weight_fn(i: torch.Tensor) -> torch.Tensor:
-                return temporal_weight(i, num_frames)
-        else:
-            def weight_fn(i: torch.Tensor) -> torch.Tensor:
-                return torch.ones(len(i))
-
         if isinstance(frame_index, str):  # "all"
-            d = self._all_frames(video, cond_images)
-            return (d * weight_fn(index).to(d.device, d.dtype)).mean(dim=1)
+            return self.weighted_mean(self._all_frames(video, cond_images), num_frames)
         frames = video[torch.arange(batch, device=video.device), index.to(video.device) - 1]
         feats = self.encoder(torch.cat([cond_images, frames]).clamp(0, 1))
         pairs = torch.arange(batch, device=video.device)
         d = self._pair_distance(feats, pairs, pairs + batch)
-        return weight_fn(index).to(d.device, d.dtype) * d
+        return self.weights(index, num_frames).to(d.device, d.dtype) * d
 
 
-def metric_from_params(vcd_params: dict, preset: str = "paper", **overrides) -> VideoConsistencyDistance:
-    """Build the metric from the ``vcd`` section of ``params.yaml`` and a preset.
-
-    The preset decides what it changes (``l2`` the distance, ``feat`` the space, ...);
-    ``params.yaml`` supplies the rest (layers, projections, weights, seed).
-    """
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown VCD preset {preset!r}; expected one of {sorted(PRESETS)}.")
-    known = set(VCDConfig.__dataclass_fields__)
-    unknown = set(vcd_params) - known
-    if unknown:
-        raise ValueError(f"unknown vcd parameter(s) {sorted(unknown)}; expected a subset of {sorted(known)}")
-    base = {k: (tuple(v) if k == "layers" else v) for k, v in vcd_params.items()}
-    base.update(PRESETS[preset])
-    base.update(overrides)
-    return VideoConsistencyDistance(**base)
+def metric_from_config(config: VCDConfig, preset: str = "paper", **overrides) -> VideoConsistencyDistance:
+    """The metric of ``config`` (``Settings.vcd``: layers, projections, weights, seed)
+    with a named ablation applied: the preset decides what it changes (``l2`` the
+    distance, ``feat`` the space, ...), keyword ``overrides`` win."""
+    return VideoConsistencyDistance.from_config(replace(config.with_preset(preset), **overrides))

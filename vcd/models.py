@@ -1,10 +1,10 @@
-"""Image-to-video pipelines: one place builds them from ``params.yaml``.
+"""Image-to-video pipelines: one place builds them from the ``model`` settings.
 
 * ``toy``: a small ``WanImageToVideoPipeline`` (Wan VAE, Wan transformer, UMT5 text
   encoder, word-level tokenizer) whose architecture comes from ``model.toy`` in params
-  and whose weights are trained by this project (notebook ``03_pretrain_toy``). It is
-  saved with ``save_pretrained`` and loaded back with ``from_pretrained`` -- the same
-  path the real models take.
+  and whose weights are trained by this project (notebook ``03_pretrain_toy``) into the
+  layout's ``models/base``. It is saved with ``save_pretrained`` and loaded back with
+  ``from_pretrained`` -- the same path the real models take.
 * Wan models from the Hugging Face hub (``model.hub``): the paper's
   "Wan2.1-1.3B-I2V" (most likely alibaba-pai's Wan2.1-Fun-1.3B-InP; a community
   diffusers conversion is the default), Wan2.1-I2V-14B-480P and Wan2.2-TI2V-5B.
@@ -20,18 +20,23 @@ saved as LoRA-only ``.safetensors`` and loaded back for evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 
+from .files import atomic_path, write_text
+from .layout import Layout, RunFiles
+from .settings import LoraSettings, ModelSettings, ToyArchitecture, parse
+
 __all__ = [
     "ModelNotAvailableError",
-    "TOY",
     "build_tokenizer",
     "build_toy_pipeline",
     "resolve_model_source",
@@ -44,8 +49,6 @@ __all__ = [
     "load_lora",
     "sha256_of_files",
 ]
-
-TOY = "toy"
 
 
 class ModelNotAvailableError(FileNotFoundError):
@@ -78,72 +81,95 @@ def build_tokenizer(texts: Iterable[str], extra_words: Sequence[str] = ()):
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
-def build_toy_pipeline(toy: Mapping[str, Any], texts: Iterable[str], seed: int = 0):
-    """A randomly initialised toy ``WanImageToVideoPipeline`` from ``model.toy`` params.
+def build_toy_pipeline(toy: ToyArchitecture, texts: Iterable[str], seed: int = 0, flow_shift: float | None = 3.0):
+    """A randomly initialised toy ``WanImageToVideoPipeline`` of ``model.toy``.
 
-    The transformer takes the Wan2.1 image-to-video input (noise latents + 4 mask
+    The transformer takes the Wan2.1 image-to-video input (noise latents + mask
     channels + first-frame latents, like Wan2.1-Fun-InP's 36 = 16 + 4 + 16) and no
-    CLIP image tokens; the text encoder is a tiny UMT5 that stays frozen.
+    CLIP image tokens; the text encoder is a tiny UMT5 that stays frozen. The
+    scheduler is diffusers' flow-matching Euler sampler with ``flow_shift``.
     """
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanTransformer3DModel,
+    )
     from transformers import UMT5Config, UMT5EncoderModel
 
     torch.manual_seed(int(seed))
-    vae_cfg = dict(toy["vae"])
-    z_dim = int(vae_cfg["z_dim"])
-    dim_mult = [int(m) for m in vae_cfg["dim_mult"]]
-    temporal = [bool(t) for t in vae_cfg["temporal_downsample"]]
-    if len(temporal) != len(dim_mult) - 1 or not any(temporal):
-        raise ValueError(
-            f"model.toy.vae.temporal_downsample must have len(dim_mult) - 1 = {len(dim_mult) - 1} entries with at least "
-            f"one true (a temporal factor of 1 breaks WanImageToVideoPipeline's frame-count rule); got {temporal}"
-        )
-    patch = vae_cfg.get("patch_size")
-    channels = 3 * (int(patch) ** 2 if patch else 1)
+    vae_cfg, te, tr = toy.vae, toy.text_encoder, toy.transformer
+    z_dim, patch = vae_cfg.z_dim, vae_cfg.patch_size
+    channels = 3 * (patch**2 if patch else 1)
     vae = AutoencoderKLWan(
-        base_dim=int(vae_cfg["base_dim"]), z_dim=z_dim, dim_mult=dim_mult, num_res_blocks=int(vae_cfg["num_res_blocks"]),
-        attn_scales=[], temperal_downsample=temporal, latents_mean=[0.0] * z_dim, latents_std=[1.0] * z_dim,
-        patch_size=int(patch) if patch else None, in_channels=channels, out_channels=channels,
-        scale_factor_spatial=2 ** (len(dim_mult) - 1) * (int(patch) if patch else 1), scale_factor_temporal=2 ** sum(temporal),
+        base_dim=vae_cfg.base_dim,
+        z_dim=z_dim,
+        dim_mult=list(vae_cfg.dim_mult),
+        num_res_blocks=vae_cfg.num_res_blocks,
+        attn_scales=[],
+        temperal_downsample=list(vae_cfg.temporal_downsample),
+        latents_mean=[0.0] * z_dim,
+        latents_std=[1.0] * z_dim,
+        patch_size=patch,
+        in_channels=channels,
+        out_channels=channels,
+        scale_factor_spatial=vae_cfg.spatial_factor,
+        scale_factor_temporal=vae_cfg.temporal_factor,
     )
     tokenizer = build_tokenizer(texts)
-    te = dict(toy["text_encoder"])
-    text_encoder = UMT5EncoderModel(UMT5Config(
-        vocab_size=len(tokenizer), d_model=int(te["d_model"]), d_kv=int(te["d_model"]) // int(te["num_heads"]),
-        d_ff=int(te["d_ff"]), num_layers=int(te["num_layers"]), num_heads=int(te["num_heads"]),
-        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-    ))
-    tr = dict(toy["transformer"])
-    mask_channels = 2 ** sum(temporal)
-    transformer = WanTransformer3DModel(
-        patch_size=tuple(int(p) for p in tr["patch_size"]), num_attention_heads=int(tr["num_attention_heads"]), attention_head_dim=int(tr["attention_head_dim"]),
-        in_channels=2 * z_dim + mask_channels, out_channels=z_dim, text_dim=int(te["d_model"]), freq_dim=int(tr["freq_dim"]),
-        ffn_dim=int(tr["ffn_dim"]), num_layers=int(tr["num_layers"]), cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        image_dim=None, rope_max_seq_len=64,
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            vocab_size=len(tokenizer),
+            d_model=te.d_model,
+            d_kv=te.d_model // te.num_heads,
+            d_ff=te.d_ff,
+            num_layers=te.num_layers,
+            num_heads=te.num_heads,
+            relative_attention_num_buckets=8,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        )
     )
-    scheduler = FlowMatchEulerDiscreteScheduler(shift=float(toy.get("flow_shift", 3.0)))
-    return WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer, scheduler=scheduler)
+    transformer = WanTransformer3DModel(
+        patch_size=tuple(tr.patch_size),
+        num_attention_heads=tr.num_attention_heads,
+        attention_head_dim=tr.attention_head_dim,
+        in_channels=2 * z_dim + vae_cfg.temporal_factor,
+        out_channels=z_dim,
+        text_dim=te.d_model,
+        freq_dim=tr.freq_dim,
+        ffn_dim=tr.ffn_dim,
+        num_layers=tr.num_layers,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        image_dim=None,
+        rope_max_seq_len=64,
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0 if flow_shift is None else float(flow_shift))
+    return WanImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer, scheduler=scheduler
+    )
 
 
 # ------------------------------------------------------------------------ loading
-def resolve_model_source(model: Mapping[str, Any]) -> tuple[str, str | None]:
-    """(path or repo id, revision) of ``model.name``."""
-    name = model["name"]
-    if name == TOY:
-        return str(model["toy"]["dir"]), None
-    hub = model.get("hub", {})
-    if name not in hub:
-        raise ValueError(f"unknown model {name!r}; expected 'toy' or one of {sorted(hub)} (model.hub in params.yaml)")
-    return str(hub[name]["repo_id"]), hub[name].get("revision")
+def resolve_model_source(model: ModelSettings, layout: Layout) -> tuple[str, str | None]:
+    """(path or repo id, revision) of ``model.name``: the toy model lives in the
+    layout's ``models/base``; hub models are repositories (or local folders)."""
+    if model.is_toy:
+        return str(layout.base_model), None
+    hub = model.hub[model.name]
+    local = layout.resolve(hub.repo_id)
+    return (str(local), None) if local.is_dir() else (hub.repo_id, hub.revision)
 
 
-def check_model_available(model: Mapping[str, Any], offline: bool = True) -> str:
+def check_model_available(model: ModelSettings, layout: Layout, offline: bool = True) -> str:
     """Fail fast, before any compute, when the model's files are not on this machine.
 
     Returns the local folder holding ``model_index.json``.
     """
-    source, revision = resolve_model_source(model)
-    if model["name"] == TOY:
+    source, revision = resolve_model_source(model, layout)
+    if model.is_toy:
         if not (Path(source) / "model_index.json").is_file():
             raise ModelNotAvailableError(
                 f"the toy base model is not at {source}/ (no model_index.json); it is trained by the "
@@ -158,38 +184,42 @@ def check_model_available(model: Mapping[str, Any], offline: bool = True) -> str
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return snapshot_download(source, revision=revision, local_files_only=offline, allow_patterns=["model_index.json"])
+        return snapshot_download(
+            source, revision=revision, local_files_only=offline, allow_patterns=["model_index.json"]
+        )
     except (LocalEntryNotFoundError, OSError, ValueError) as exc:
         raise ModelNotAvailableError(
-            f"model {model['name']!r} ({source}@{revision or 'main'}) is not in the local Hugging Face cache "
+            f"model {model.name!r} ({source}@{revision or 'main'}) is not in the local Hugging Face cache "
             f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and runtime.offline is set. On a machine with "
             f"network access run `huggingface-cli download {source}{' --revision ' + revision if revision else ''}`, "
             "or set model.hub.<name>.repo_id to a local diffusers folder."
         ) from exc
 
 
-def load_pipeline(model: Mapping[str, Any], device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, offline: bool = True):
+def load_pipeline(model: ModelSettings, layout: Layout, device: str | torch.device = "cpu", offline: bool = True):
     """Load ``model.name`` as a ``WanImageToVideoPipeline`` on ``device``.
 
-    The VAE stays in float32 (Wan's recommendation) whatever ``dtype`` the transformer
-    and text encoder use; frozen components have ``requires_grad=False``.
+    The transformer and text encoder use ``model.dtype``; the VAE stays in float32
+    (Wan's recommendation); frozen components have ``requires_grad=False``.
     """
     from diffusers import AutoencoderKLWan, WanImageToVideoPipeline
 
-    local = check_model_available(model, offline)
-    source, revision = resolve_model_source(model)
-    kwargs: dict[str, Any] = {"torch_dtype": dtype}
-    if model["name"] != TOY and not Path(source).is_dir():
+    local = check_model_available(model, layout, offline)
+    source, revision = resolve_model_source(model, layout)
+    kwargs: dict[str, Any] = {"torch_dtype": model.torch_dtype}
+    if not model.is_toy and not Path(source).is_dir():
         kwargs.update(revision=revision, local_files_only=offline)
-        vae = AutoencoderKLWan.from_pretrained(source, subfolder="vae", torch_dtype=torch.float32, revision=revision, local_files_only=offline)
+        vae = AutoencoderKLWan.from_pretrained(
+            source, subfolder="vae", torch_dtype=torch.float32, revision=revision, local_files_only=offline
+        )
         pipe = WanImageToVideoPipeline.from_pretrained(source, vae=vae, **kwargs)
     else:
         vae = AutoencoderKLWan.from_pretrained(local, subfolder="vae", torch_dtype=torch.float32)
         pipe = WanImageToVideoPipeline.from_pretrained(local, vae=vae, **kwargs)
-    if model.get("flow_shift") is not None:
+    if model.flow_shift is not None:
         from diffusers import FlowMatchEulerDiscreteScheduler
 
-        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, shift=float(model["flow_shift"]))
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, shift=model.flow_shift)
     for component in (pipe.vae, pipe.text_encoder, pipe.transformer, getattr(pipe, "image_encoder", None)):
         if component is not None:
             component.requires_grad_(False)
@@ -208,17 +238,17 @@ def sha256_of_files(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def model_provenance(model: Mapping[str, Any]) -> dict[str, str]:
+def model_provenance(model: ModelSettings, layout: Layout) -> dict[str, str]:
     """Which base-model weights a result came from (name, source, revision, digest)."""
-    source, revision = resolve_model_source(model)
-    record = {"model": str(model["name"]), "source": source}
-    if model["name"] == TOY or Path(source).is_dir():
+    source, revision = resolve_model_source(model, layout)
+    record = {"model": model.name, "source": layout.relative(source) if model.is_toy else source}
+    if model.is_toy or Path(source).is_dir():
         weights = list(Path(source).rglob("*.safetensors"))
         record["weights_sha256"] = sha256_of_files(weights) if weights else "missing"
     else:
         record["revision"] = revision or "main"
         try:
-            record["snapshot"] = Path(check_model_available(model)).name
+            record["snapshot"] = Path(check_model_available(model, layout)).name
         except ModelNotAvailableError:
             record["snapshot"] = "not downloaded"
     return record
@@ -231,7 +261,7 @@ def lora_target_report(transformer: torch.nn.Module, targets: Sequence[str]) -> 
     return {t: sum(n == t or n.endswith("." + t) for n in names) for t in targets}
 
 
-def add_lora(transformer: torch.nn.Module, lora: Mapping[str, Any]):
+def add_lora(transformer: torch.nn.Module, lora: LoraSettings):
     """Attach a peft LoRA adapter to the transformer's attention projections.
 
     Every target must match at least one linear layer; otherwise a ``ValueError``
@@ -239,38 +269,41 @@ def add_lora(transformer: torch.nn.Module, lora: Mapping[str, Any]):
     """
     from peft import LoraConfig
 
-    targets = list(lora["target_modules"])
+    targets = list(lora.target_modules)
     report = lora_target_report(transformer, targets)
     unmatched = [t for t, n in report.items() if n == 0]
     if unmatched:
         linear = sorted({n.split(".", 2)[-1] for n, m in transformer.named_modules() if isinstance(m, torch.nn.Linear)})
-        raise ValueError(f"LoRA target(s) {unmatched} match no linear layer of the transformer; available names: {linear[:30]}")
-    config = LoraConfig(r=int(lora["rank"]), lora_alpha=float(lora["alpha"]), lora_dropout=float(lora["dropout"]),
-                        target_modules=targets, init_lora_weights=True)
+        raise ValueError(
+            f"LoRA target(s) {unmatched} match no linear layer of the transformer; available names: {linear[:30]}"
+        )
+    config = LoraConfig(
+        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets, init_lora_weights=True
+    )
     transformer.add_adapter(config)
     return config
 
 
-def save_lora(transformer: torch.nn.Module, folder: str | Path, lora: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> Path:
+def save_lora(
+    transformer: torch.nn.Module, run: RunFiles, lora: LoraSettings, metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Save the LoRA weights only (``lora.safetensors``) and their config (``lora_config.json``)."""
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in get_peft_model_state_dict(transformer).items()}
+    state = {
+        k: v.detach().to("cpu", torch.float32).contiguous() for k, v in get_peft_model_state_dict(transformer).items()
+    }
     non_lora = [k for k in state if "lora_" not in k]
     if non_lora:
         raise RuntimeError(f"refusing to save non-LoRA weights {non_lora[:3]} as a LoRA file")
-    path = folder / "lora.safetensors"
-    tmp = folder / ".lora.safetensors.partial"
-    save_file(state, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
-    tmp.replace(path)
-    (folder / "lora_config.json").write_text(json.dumps(dict(lora), indent=2) + "\n")
-    return path
+    with atomic_path(run.lora) as tmp:
+        save_file(state, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
+    write_text(run.lora_config, json.dumps(dataclasses.asdict(lora), indent=2) + "\n")
+    return run.lora
 
 
-def load_lora(transformer: torch.nn.Module, folder: str | Path, merge: bool = False) -> None:
+def load_lora(transformer: torch.nn.Module, run: RunFiles, merge: bool = False) -> None:
     """Attach the adapter saved by :func:`save_lora` to a fresh transformer.
 
     ``merge=True`` (sampling only) then folds each adapter into its base weight,
@@ -281,11 +314,10 @@ def load_lora(transformer: torch.nn.Module, folder: str | Path, merge: bool = Fa
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    folder = Path(folder)
-    path = folder / "lora.safetensors"
+    path = run.lora
     if not path.is_file():
         raise FileNotFoundError(f"no LoRA weights at {path}; run the finetune stage first")
-    lora = json.loads((folder / "lora_config.json").read_text())
+    lora = parse(LoraSettings, json.loads(run.lora_config.read_text()), str(run.lora_config))
     add_lora(transformer, lora)
     state = load_file(str(path))
     result = set_peft_model_state_dict(transformer, state)

@@ -23,32 +23,15 @@ from __future__ import annotations
 
 import ast
 import json
-import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["VBENCH_DIMENSIONS", "VIDEOSCORE_ASPECTS", "split_video_name", "parse_vbench", "parse_videoscore", "merge_official",
-           "official_metrics", "load_official"]
+from .columns import VIDEOSCORE_ASPECTS
+from .layout import Layout, split_video_name
 
-#: VBench-I2V's dimensions in the paper's Table 2 (overall_consistency = ViCLIP video-text alignment)
-VBENCH_DIMENSIONS = ("i2v_subject", "i2v_background", "subject_consistency", "background_consistency", "temporal_flickering",
-                     "camera_motion", "motion_smoothness", "dynamic_degree", "aesthetic_quality", "imaging_quality",
-                     "overall_consistency")
-#: VideoScore's five outputs, in order (He et al. 2024)
-VIDEOSCORE_ASPECTS = ("visual_quality", "temporal_consistency", "dynamic_degree", "text_to_video_alignment", "factual_consistency")
-
-_NAME = re.compile(r"^(?P<prompt>.*)-(?P<seed>\d+)$")
-
-
-def split_video_name(path: str) -> tuple[str, int]:
-    """``".../a cat, camera pans left-3.mp4"`` -> ("a cat, camera pans left", 3)."""
-    stem = Path(str(path)).name
-    stem = stem[: -len(Path(stem).suffix)] if Path(stem).suffix else stem
-    match = _NAME.match(stem)
-    if not match:
-        raise ValueError(f"{path}: not a VBench video name '{{prompt}}-{{seed}}.mp4'")
-    return match.group("prompt"), int(match.group("seed"))
+__all__ = ["parse_vbench", "parse_videoscore", "merge_official", "load_official"]
 
 
 def parse_vbench(path: str | Path, method: str, dataset: str) -> pd.DataFrame:
@@ -62,7 +45,9 @@ def parse_vbench(path: str | Path, method: str, dataset: str) -> pd.DataFrame:
         for entry in value[1]:
             prompt, seed = split_video_name(entry["video_path"])
             score = entry["video_results"]
-            row = records.setdefault((prompt, seed), {"method": method, "dataset": dataset, "prompt": prompt, "seed": seed})
+            row = records.setdefault(
+                (prompt, seed), {"method": method, "dataset": dataset, "prompt": prompt, "seed": seed}
+            )
             row[f"vbench_{dimension}"] = float(score) if not isinstance(score, (list, dict)) else float("nan")
     return pd.DataFrame(list(records.values()))
 
@@ -75,9 +60,18 @@ def parse_videoscore(path: str | Path, method: str, dataset: str) -> pd.DataFram
         prompt, seed = split_video_name(entry["id"])
         scores = ast.literal_eval(entry["ans"]) if isinstance(entry["ans"], str) else entry["ans"]
         if len(scores) != len(VIDEOSCORE_ASPECTS):
-            raise ValueError(f"{path}: {entry['id']} has {len(scores)} scores, VideoScore gives {len(VIDEOSCORE_ASPECTS)}")
-        rows.append({"method": method, "dataset": dataset, "prompt": prompt, "seed": seed,
-                     **{f"videoscore_{a}": float(s) for a, s in zip(VIDEOSCORE_ASPECTS, scores)}})
+            raise ValueError(
+                f"{path}: {entry['id']} has {len(scores)} scores, VideoScore gives {len(VIDEOSCORE_ASPECTS)}"
+            )
+        rows.append(
+            {
+                "method": method,
+                "dataset": dataset,
+                "prompt": prompt,
+                "seed": seed,
+                **{f"videoscore_{a}": float(s) for a, s in zip(VIDEOSCORE_ASPECTS, scores)},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -92,31 +86,20 @@ def merge_official(per_video: pd.DataFrame, official: list[pd.DataFrame]) -> pd.
     return out
 
 
-def official_metrics() -> dict:
-    """Display information for the official columns (see ``vcd.evaluation.METRICS``)."""
-    from .evaluation import MetricInfo
-
-    info = {}
-    for dim in VBENCH_DIMENSIONS:
-        label = "Video-Text Alignment (ViCLIP)" if dim == "overall_consistency" else dim.replace("_", " ").title()
-        info[f"vbench_{dim}"] = MetricInfo(f"{label} (VBench)", "official", True, f"VBench {dim}")
-    for aspect in VIDEOSCORE_ASPECTS:
-        info[f"videoscore_{aspect}"] = MetricInfo(f"{aspect.replace('_', ' ').title()} (VideoScore)", "official", True,
-                                                 f"VideoScore {aspect}", percent=False)
-    return info
-
-
-def load_official(folder: str | Path, methods, datasets) -> tuple[list[pd.DataFrame], list[str]]:
-    """Every official result file found under ``folder`` for the methods and datasets,
-    parsed; plus the list of expected files that are missing."""
-    folder = Path(folder)
+def load_official(
+    layout: Layout, methods: Sequence[str], datasets: Sequence[str]
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Every official result file of the layout for the methods and datasets, parsed;
+    plus the list of expected files that are missing."""
     frames, missing = [], []
     for method in methods:
         for dataset in datasets:
-            for path, parse in ((folder / "vbench" / f"{method}_{dataset}_eval_results.json", parse_vbench),
-                                (folder / "videoscore" / f"{method}_{dataset}.json", parse_videoscore)):
+            for path, parse in (
+                (layout.vbench_results(method, dataset), parse_vbench),
+                (layout.videoscore_results(method, dataset), parse_videoscore),
+            ):
                 if path.is_file():
                     frames.append(parse(path, method, dataset))
                 else:
-                    missing.append(str(path))
+                    missing.append(layout.relative(path))
     return frames, missing

@@ -30,15 +30,18 @@ random configurations of the same model classes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .metric import VideoConsistencyDistance, metric_from_params, temporal_weight
+from .methods import REWARD_NAMES, STAND_INS
+from .metric import VideoConsistencyDistance, metric_from_config, sample_frame_index
+from .settings import RewardSettings, VCDConfig
 
 __all__ = [
     "FramePlan",
@@ -50,9 +53,7 @@ __all__ = [
     "AestheticReward",
     "CLIPScoreReward",
     "REWARDS",
-    "STAND_INS",
     "build_reward",
-    "reward_label",
 ]
 
 _CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -86,7 +87,9 @@ class Reward(nn.Module, ABC):
         """Frames to decode for this step (sampled with ``generator``)."""
 
     @abstractmethod
-    def forward(self, frames: torch.Tensor, plan: FramePlan, num_frames: int, cond_images: torch.Tensor, prompts: Sequence[str]) -> RewardOutput:
+    def forward(
+        self, frames: torch.Tensor, plan: FramePlan, num_frames: int, cond_images: torch.Tensor, prompts: Sequence[str]
+    ) -> RewardOutput:
         """``frames``: [B, F, 3, H, W] in [0, 1], the planned frames in plan order
         (all N frames when ``plan.frames`` is None)."""
 
@@ -103,8 +106,13 @@ class VCDReward(Reward):
     the model was given. Gradients flow into every decoded frame used.
     """
 
-    def __init__(self, metric: VideoConsistencyDistance, name: str = "vcd", condition_on: str = "first_frame",
-                 resample_projections: bool = False) -> None:
+    def __init__(
+        self,
+        metric: VideoConsistencyDistance,
+        name: str = "vcd",
+        condition_on: str = "first_frame",
+        resample_projections: bool = False,
+    ) -> None:
         super().__init__()
         if condition_on not in ("first_frame", "input_image"):
             raise ValueError(f"condition_on must be 'first_frame' or 'input_image', got {condition_on!r}")
@@ -114,8 +122,12 @@ class VCDReward(Reward):
         self.resample_projections = resample_projections
 
     def plan(self, batch_size: int, num_frames: int, generator: torch.Generator) -> FramePlan:
-        index = torch.randint(2, num_frames + 1, (batch_size,), generator=generator)  # 1-based i
-        needed = sorted({0, *(index - 1).tolist()}) if self.condition_on == "first_frame" else sorted(set((index - 1).tolist()))
+        index = sample_frame_index(batch_size, num_frames, generator)  # 1-based i
+        needed = (
+            sorted({0, *(index - 1).tolist()})
+            if self.condition_on == "first_frame"
+            else sorted(set((index - 1).tolist()))
+        )
         return FramePlan(frames=needed, per_video={"frame_index": index})
 
     def forward(self, frames, plan, num_frames, cond_images, prompts) -> RewardOutput:
@@ -127,8 +139,7 @@ class VCDReward(Reward):
         x_i = frames[rows, torch.tensor([position[int(i) - 1] for i in index], device=frames.device)]
         x_cnd = frames[:, position[0]] if self.condition_on == "first_frame" else cond_images.to(frames.dtype)
         distance = self.metric.frame_distance(x_cnd, x_i)
-        weight = temporal_weight(index, num_frames).to(distance) if self.metric.config.temporal_weight else torch.ones_like(distance)
-        loss = weight * distance
+        loss = self.metric.weights(index, num_frames).to(distance) * distance
         return RewardOutput(loss=loss, reward=-loss, info={"frame_index": index.tolist()})
 
     def provenance(self) -> dict[str, str]:
@@ -146,7 +157,7 @@ class FrameConsistencyReward(Reward):
     appears.
     """
 
-    stand_in_for = "V-JEPA (+V-JEPA row of Table 2)"
+    stand_in_for = STAND_INS["frame_consistency"]
 
     def __init__(self, encoder: nn.Module, stride: int = 1, name: str = "frame_consistency") -> None:
         super().__init__()
@@ -174,8 +185,13 @@ def _resize_square(frames: torch.Tensor, size: int) -> torch.Tensor:
     """[M, 3, H, W] -> [M, 3, size, size]: resize the short side, centre crop (differentiable)."""
     h, w = frames.shape[-2:]
     scale = size / min(h, w)
-    frames = F.interpolate(frames, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bilinear",
-                           align_corners=False, antialias=True)
+    frames = F.interpolate(
+        frames,
+        size=(max(size, round(h * scale)), max(size, round(w * scale))),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     top, left = (frames.shape[-2] - size) // 2, (frames.shape[-1] - size) // 2
     return frames[..., top : top + size, left : left + size]
 
@@ -213,17 +229,23 @@ class VJEPA2Reward(Reward):
     def forward(self, frames, plan, num_frames, cond_images, prompts) -> RewardOutput:
         batch, count = frames.shape[:2]
         pick = torch.linspace(0, count - 1, self.num_frames).round().long().to(frames.device)
-        clip = _resize_square(frames[:, pick].flatten(0, 1), self.size).view(batch, self.num_frames, 3, self.size, self.size)
+        clip = _resize_square(frames[:, pick].flatten(0, 1), self.size).view(
+            batch, self.num_frames, 3, self.size, self.size
+        )
         clip = (clip - self.mean) / self.std
         grid = (self.size // self.patch) ** 2
         steps = self.num_frames // self.tubelet
         context_steps = steps // 2
         full = self.model(pixel_values_videos=clip, skip_predictor=True).last_hidden_state  # [B, steps * grid, D]
-        context = self.model(pixel_values_videos=clip[:, : context_steps * self.tubelet], skip_predictor=True).last_hidden_state
+        context = self.model(
+            pixel_values_videos=clip[:, : context_steps * self.tubelet], skip_predictor=True
+        ).last_hidden_state
         device = frames.device
         context_mask = [torch.arange(context_steps * grid, device=device).unsqueeze(0).repeat(batch, 1)]
         target_mask = [torch.arange(context_steps * grid, steps * grid, device=device).unsqueeze(0).repeat(batch, 1)]
-        predicted = self.model.predictor(encoder_hidden_states=context, context_mask=context_mask, target_mask=target_mask).last_hidden_state
+        predicted = self.model.predictor(
+            encoder_hidden_states=context, context_mask=context_mask, target_mask=target_mask
+        ).last_hidden_state
         target = F.layer_norm(full[:, context_steps * grid :], (full.shape[-1],))
         loss = (predicted - target).abs().mean(dim=(1, 2))
         return RewardOutput(loss=loss, reward=-loss)
@@ -254,8 +276,16 @@ class AestheticHead(nn.Module):
 
     def __init__(self, dim: int = 768) -> None:
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(dim, 1024), nn.Dropout(0.2), nn.Linear(1024, 128), nn.Dropout(0.2),
-                                    nn.Linear(128, 64), nn.Dropout(0.1), nn.Linear(64, 16), nn.Linear(16, 1))
+        self.layers = nn.Sequential(
+            nn.Linear(dim, 1024),
+            nn.Dropout(0.2),
+            nn.Linear(1024, 128),
+            nn.Dropout(0.2),
+            nn.Linear(128, 64),
+            nn.Dropout(0.1),
+            nn.Linear(64, 16),
+            nn.Linear(16, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
@@ -268,7 +298,11 @@ class AestheticReward(_RandomFrameReward):
         super().__init__()
         self.vision = vision.eval().requires_grad_(False)
         self.head = head.eval().requires_grad_(False)
-        self.size = int(vision.config.vision_config.image_size) if hasattr(vision.config, "vision_config") else int(vision.config.image_size)
+        self.size = (
+            int(vision.config.vision_config.image_size)
+            if hasattr(vision.config, "vision_config")
+            else int(vision.config.image_size)
+        )
         self.name = name
         self.source = source
 
@@ -303,7 +337,9 @@ class CLIPScoreReward(_RandomFrameReward):
 
     def forward(self, frames, plan, num_frames, cond_images, prompts) -> RewardOutput:
         pixels = _clip_pixels(frames[:, 0], self.size)
-        tokens = self.tokenizer(list(prompts), padding=True, truncation=True, max_length=77, return_tensors="pt").to(frames.device)
+        tokens = self.tokenizer(list(prompts), padding=True, truncation=True, max_length=77, return_tensors="pt").to(
+            frames.device
+        )
         image = F.normalize(_projected(self.model.get_image_features(pixel_values=pixels)), dim=-1)
         text = F.normalize(_projected(self.model.get_text_features(**tokens)), dim=-1)
         score = (image * text).sum(-1)
@@ -316,20 +352,16 @@ class CLIPScoreReward(_RandomFrameReward):
 
 
 # ------------------------------------------------------------------------ registry
-_VCD_PRESET = {"vcd": "paper", "vcd_no_tw": "no_temporal_weight", "vcd_l2": "l2", "vcd_feat": "feat",
-               "vcd_amp": "amplitude", "vcd_phase": "phase"}
-REWARDS: tuple[str, ...] = (*_VCD_PRESET, "frame_consistency", "vjepa", "aesthetic", "hps", "pickscore")
-#: rewards that stand in for something unavailable, with what they replace
-STAND_INS: dict[str, str] = {"frame_consistency": FrameConsistencyReward.stand_in_for}
-
-
-def reward_label(name: str) -> str:
-    """Display name for tables and figures: stand-ins say so."""
-    labels = {"vcd": "+VCD", "vcd_no_tw": "+VCD w/o temporal weight", "vcd_l2": "+VCD (L2, Eq. 4)",
-              "vcd_feat": "+VCD (feature space, Eq. 5)", "vcd_amp": "+Amp.", "vcd_phase": "+Phase",
-              "frame_consistency": "+frame consistency (stand-in for +V-JEPA)", "vjepa": "+V-JEPA 2",
-              "aesthetic": "+Aesthetic", "hps": "+HPS", "pickscore": "+PickScore", "base": "base model"}
-    return labels.get(name, name)
+_VCD_PRESET = {
+    "vcd": "paper",
+    "vcd_no_tw": "no_temporal_weight",
+    "vcd_l2": "l2",
+    "vcd_feat": "feat",
+    "vcd_amp": "amplitude",
+    "vcd_phase": "phase",
+}
+#: every reward :func:`build_reward` can build (the names of ``vcd.methods.REWARD_NAMES``)
+REWARDS: tuple[str, ...] = REWARD_NAMES
 
 
 def _from_pretrained(cls: Any, source: str, offline: bool, what: str, **kwargs: Any) -> Any:
@@ -343,52 +375,54 @@ def _from_pretrained(cls: Any, source: str, offline: bool, what: str, **kwargs: 
         ) from exc
 
 
-def build_reward(name: str, params: Mapping[str, Any], device: str | torch.device = "cpu", offline: bool = True) -> Reward:
-    """The reward ``name`` configured from ``params.yaml`` (its ``vcd`` and ``rewards`` sections).
+def build_reward(
+    name: str, options: RewardSettings, vcd: VCDConfig, device: str | torch.device = "cpu", offline: bool = True
+) -> Reward:
+    """The reward ``name`` with its ``rewards`` options; the VCD family and the stand-in
+    use the metric settings ``vcd`` (``Settings.vcd``) with the reward's preset.
 
     Raises ``ValueError`` for an unknown name and ``FileNotFoundError`` for missing
     weights -- before any compute.
     """
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}; expected one of {list(REWARDS)}")
-    cfg = params.get("rewards", {})
     if name in _VCD_PRESET:
-        metric = metric_from_params(params["vcd"], _VCD_PRESET[name])
-        reward: Reward = VCDReward(metric, name, cfg.get("condition_on", "first_frame"), bool(cfg.get("resample_projections", False)))
+        metric = metric_from_config(vcd, _VCD_PRESET[name])
+        reward: Reward = VCDReward(metric, name, options.condition_on, options.resample_projections)
     elif name == "frame_consistency":
         from .encoders import VGG19Features
 
-        fc = cfg.get("frame_consistency", {})
-        encoder = VGG19Features(fc.get("layers", ("relu3_1", "relu4_1")), weights=params["vcd"].get("encoder_weights"),
-                                seed=int(params["vcd"].get("seed", 0)))
-        reward = FrameConsistencyReward(encoder, int(fc.get("stride", 1)))
+        fc = options.frame_consistency
+        encoder = VGG19Features(fc.layers, weights=vcd.encoder_weights, seed=vcd.seed)
+        reward = FrameConsistencyReward(encoder, fc.stride)
     elif name == "vjepa":
         from transformers import VJEPA2Model
 
-        vj = cfg["vjepa"]
-        source = str(vj["model"])
-        model = _from_pretrained(VJEPA2Model, source, offline, "V-JEPA 2", revision=vj.get("revision"))
-        reward = VJEPA2Reward(model, int(vj.get("num_frames", 16)), source=source)
+        vj = options.vjepa
+        model = _from_pretrained(VJEPA2Model, vj.model, offline, "V-JEPA 2", revision=vj.revision)
+        reward = VJEPA2Reward(model, vj.num_frames, source=vj.model)
     elif name == "aesthetic":
         from transformers import CLIPVisionModelWithProjection
 
-        ae = cfg["aesthetic"]
-        vision = _from_pretrained(CLIPVisionModelWithProjection, str(ae["clip"]), offline, "CLIP ViT-L/14")
-        head_path = ae.get("head")
-        if not head_path or not Path(head_path).is_file():
+        ae = options.aesthetic
+        vision = _from_pretrained(CLIPVisionModelWithProjection, ae.clip, offline, "CLIP ViT-L/14")
+        if not ae.head or not Path(ae.head).is_file():
             raise FileNotFoundError(
-                f"aesthetic head weights not found at {head_path!r}: download LAION's improved-aesthetic-predictor "
+                f"aesthetic head weights not found at {ae.head!r}: download LAION's improved-aesthetic-predictor "
                 "'sac+logos+ava1-l14-linearMSE.pth' and set rewards.aesthetic.head"
             )
         head = AestheticHead(int(vision.config.projection_dim))
-        head.load_state_dict(torch.load(head_path, map_location="cpu", weights_only=True))
-        reward = AestheticReward(vision, head, source=f"{ae['clip']} + {head_path}")
+        head.load_state_dict(torch.load(ae.head, map_location="cpu", weights_only=True))
+        reward = AestheticReward(vision, head, source=f"{ae.clip} + {ae.head}")
     else:  # hps, pickscore
         from transformers import AutoTokenizer, CLIPModel
 
-        sc = cfg[name]
-        model = _from_pretrained(CLIPModel, str(sc["model"]), offline, name)
-        tokenizer = _from_pretrained(AutoTokenizer, str(sc.get("tokenizer", sc["model"])), offline, f"{name} tokenizer")
-        reward = CLIPScoreReward(model, tokenizer, name, use_logit_scale=(name == "pickscore"), source=str(sc["model"]))
+        sc = getattr(options, name)
+        if not sc.model:
+            raise FileNotFoundError(
+                f"rewards.{name}.model is not set: point it at a transformers CLIPModel folder (README)"
+            )
+        model = _from_pretrained(CLIPModel, sc.model, offline, name)
+        tokenizer = _from_pretrained(AutoTokenizer, sc.tokenizer or sc.model, offline, f"{name} tokenizer")
+        reward = CLIPScoreReward(model, tokenizer, name, use_logit_scale=(name == "pickscore"), source=sc.model)
     return reward.to(device)
-

@@ -15,14 +15,25 @@ those frames of the full decode, at a fraction of the cost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["Conditions", "encode_conditions", "sample_latents", "latent_frames_needed", "decode_frames", "generate_video"]
+from .frames import to_uint8
+from .settings import SamplingConfig
+
+__all__ = [
+    "Conditions",
+    "encode_conditions",
+    "sample_latents",
+    "latent_frames_needed",
+    "decode_frames",
+    "generate_video",
+]
 
 
 @dataclass
@@ -38,16 +49,18 @@ class Conditions:
     num_frames: int
 
 
-def _to_pixel_batch(images: Sequence[Image.Image | np.ndarray | torch.Tensor], height: int, width: int, pipe) -> torch.Tensor:
+def _to_pil(image: Image.Image | np.ndarray | torch.Tensor) -> Image.Image:
+    """A conditioning image as PIL: uint8 [H, W, 3], float [3, H, W] in [0, 1], or PIL."""
+    if isinstance(image, torch.Tensor):
+        return Image.fromarray(to_uint8(image))
+    if isinstance(image, np.ndarray):
+        return Image.fromarray(image)
+    return image
+
+
+def _to_pixel_batch(images: Sequence[Image.Image], height: int, width: int, pipe) -> torch.Tensor:
     """Conditioning images -> [B, 3, H, W] in [-1, 1] via the pipeline's video processor."""
-    tensors = []
-    for image in images:
-        if isinstance(image, torch.Tensor):  # [3, H, W] in [0, 1]
-            image = Image.fromarray((image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
-        elif isinstance(image, np.ndarray):
-            image = Image.fromarray(image)
-        tensors.append(pipe.video_processor.preprocess(image, height=height, width=width))
-    return torch.cat(tensors)
+    return torch.cat([pipe.video_processor.preprocess(image, height=height, width=width) for image in images])
 
 
 @torch.no_grad()
@@ -75,18 +88,18 @@ def encode_conditions(
         raise ValueError(f"height and width must be multiples of {multiple}; got {width}x{height}")
     do_cfg = guidance_scale > 1.0
     prompt_embeds, negative_embeds = pipe.encode_prompt(
-        prompt=list(prompts), negative_prompt=[negative_prompt or ""] * len(prompts) if do_cfg else None,
-        do_classifier_free_guidance=do_cfg, num_videos_per_prompt=1, max_sequence_length=max_sequence_length, device=device,
+        prompt=list(prompts),
+        negative_prompt=[negative_prompt or ""] * len(prompts) if do_cfg else None,
+        do_classifier_free_guidance=do_cfg,
+        num_videos_per_prompt=1,
+        max_sequence_length=max_sequence_length,
+        device=device,
     )
     dtype = pipe.transformer.dtype
     prompt_embeds = prompt_embeds.to(dtype)
     negative_embeds = negative_embeds.to(dtype) if negative_embeds is not None else None
     image_embeds = None
-    pil_images = [
-        Image.fromarray((im.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)) if isinstance(im, torch.Tensor)
-        else Image.fromarray(im) if isinstance(im, np.ndarray) else im
-        for im in images
-    ]
+    pil_images = [_to_pil(im) for im in images]
     if pipe.transformer.config.image_dim is not None:
         image_embeds = torch.cat([pipe.encode_image(im, device) for im in pil_images]).to(dtype)
     pixels = _to_pixel_batch(pil_images, height, width, pipe).to(device, torch.float32)
@@ -98,19 +111,19 @@ def encode_conditions(
     # (diffusers' own list-of-generators path would encode the whole batch once per item.)
     from diffusers.utils.torch_utils import randn_tensor
 
-    first_of: dict[int, int] = {}
-    for b in range(len(images)):
-        first_of[b] = next(a for a in range(b + 1) if a == b or torch.equal(pixels[a], pixels[b]))
     outputs: dict[int, tuple] = {}
     latents_list, condition_list = [], []
     for b in range(len(images)):
-        a = first_of[b]
+        a = next((a for a in outputs if torch.equal(pixels[a], pixels[b])), b)  # the first item with this image
         if a == b:
-            outputs[b] = pipe.prepare_latents(pixels[b : b + 1], 1, pipe.vae.config.z_dim, height, width, num_frames,
-                                              torch.float32, device, gens[b])
+            outputs[b] = pipe.prepare_latents(
+                pixels[b : b + 1], 1, pipe.vae.config.z_dim, height, width, num_frames, torch.float32, device, gens[b]
+            )
             latents_list.append(outputs[b][0])
         else:
-            latents_list.append(randn_tensor(outputs[a][0].shape, generator=gens[b], device=device, dtype=torch.float32))
+            latents_list.append(
+                randn_tensor(outputs[a][0].shape, generator=gens[b], device=device, dtype=torch.float32)
+            )
         condition_list.append(outputs[a][1])
     latents = torch.cat(latents_list)
     condition = torch.cat(condition_list)
@@ -134,8 +147,8 @@ def sample_latents(
     through the final denoising step"). Earlier steps run under ``no_grad``, so their
     activations are never stored, and in eval mode: dropout (LoRA's) acts only where
     gradients flow, and the rollout before them is the model's own sampler. (VADER
-    leaves dropout on in every step; with p = 0.01 on the CPU it cost 15 % of a
-    fine-tuning step for noise on steps nothing is learned from.) ``transformer``
+    leaves dropout on in every step; on the CPU that costs time for noise on steps
+    nothing is learned from; README, design notes.) ``transformer``
     overrides ``pipe.transformer`` (e.g. the DDP-wrapped module ``accelerate`` returns).
     """
     if not 0 <= grad_steps <= num_inference_steps:
@@ -165,11 +178,21 @@ def sample_latents(
             else:
                 model_input = torch.cat([latents, cond.condition], dim=1).to(dtype)
                 timestep = t.expand(latents.shape[0])
-            noise_pred = transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=cond.prompt_embeds,
-                                     encoder_hidden_states_image=cond.image_embeds, return_dict=False)[0]
+            noise_pred = transformer(
+                hidden_states=model_input,
+                timestep=timestep,
+                encoder_hidden_states=cond.prompt_embeds,
+                encoder_hidden_states_image=cond.image_embeds,
+                return_dict=False,
+            )[0]
             if do_cfg:
-                noise_uncond = transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=cond.negative_prompt_embeds,
-                                           encoder_hidden_states_image=cond.image_embeds, return_dict=False)[0]
+                noise_uncond = transformer(
+                    hidden_states=model_input,
+                    timestep=timestep,
+                    encoder_hidden_states=cond.negative_prompt_embeds,
+                    encoder_hidden_states_image=cond.image_embeds,
+                    return_dict=False,
+                )[0]
                 noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond)
             latents = scheduler.step(noise_pred, t, latents, return_dict=False)[0]
     transformer.train(was_training)
@@ -206,12 +229,22 @@ def decode_frames(pipe, latents: torch.Tensor, frame_indices: Sequence[int] | No
 
 
 @torch.no_grad()
-def generate_video(pipe, images: Sequence[Any], prompts: Sequence[str], seeds: Sequence[int], num_frames: int, height: int, width: int,
-                   num_inference_steps: int, guidance_scale: float = 1.0, max_sequence_length: int = 512) -> torch.Tensor:
+def generate_video(
+    pipe, images: Sequence[Any], prompts: Sequence[str], seeds: Sequence[int], sampling: SamplingConfig
+) -> torch.Tensor:
     """Generate one video per (image, prompt, seed) -> [B, N, 3, H, W] in [0, 1]."""
     device = pipe._execution_device
     generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
-    cond = encode_conditions(pipe, images, prompts, num_frames, height, width, generators, guidance_scale,
-                             max_sequence_length=max_sequence_length)
-    latents = sample_latents(pipe, cond, num_inference_steps, guidance_scale, grad_steps=0)
+    cond = encode_conditions(
+        pipe,
+        images,
+        prompts,
+        sampling.num_frames,
+        sampling.height,
+        sampling.width,
+        generators,
+        sampling.guidance_scale,
+        max_sequence_length=sampling.max_sequence_length,
+    )
+    latents = sample_latents(pipe, cond, sampling.num_inference_steps, sampling.guidance_scale, grad_steps=0)
     return decode_frames(pipe, latents.to(device))

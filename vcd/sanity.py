@@ -9,17 +9,45 @@ choices the paper ablates (SWD vs L2, frequency vs feature space, amplitude vs p
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .metric import VideoConsistencyDistance, temporal_weight
+from .metric import VideoConsistencyDistance
 from .synthetic import APPEARANCE_DRIFTS, NATURAL_MOTIONS, make_video, pan
 
-__all__ = ["family_of", "distance_curves", "shift_sensitivity", "separation_summary"]
+__all__ = [
+    "family_of",
+    "load_sanity_images",
+    "distance_curves",
+    "shift_sensitivity",
+    "separation_summary",
+    "sanity_metrics",
+]
+
+
+def load_sanity_images(ids: Sequence[str], manifest: Any) -> dict[str, torch.Tensor]:
+    """The embedded photographs ``ids`` (of the manifest at ``manifest``) as float
+    tensors; an unknown id or an unusable file is a clear error."""
+    from .data import load_manifest, load_rgb, resolve_image
+    from .frames import to_tensor
+
+    _, items = load_manifest(manifest)
+    by_id = {it.id: it for it in items}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ValueError(f"sanity.images names unknown embedded ids {missing}; known: {sorted(by_id)}")
+    images = {}
+    for image_id in ids:
+        rgb, report = load_rgb(resolve_image(by_id[image_id].image, manifest.parent), image_id)
+        if rgb is None:
+            raise ValueError(f"sanity image {image_id} is unusable: {report.reasons}")
+        images[image_id] = to_tensor(rgb)
+    return images
 
 
 def family_of(kind: str) -> str:
@@ -60,13 +88,9 @@ def distance_curves(
         frames = video[1:].contiguous()
         for metric_name, metric in metrics.items():
             terms = metric.components(video[:1], frames)  # the first frame is encoded once
-            cfg = metric.config
-            if cfg.space == "feature":
-                distance = terms["feature"]
-            else:
-                distance = cfg.amplitude_weight * terms["amplitude"] + cfg.phase_weight * terms["phase"]
+            distance = metric.combine(terms)
             index = torch.arange(2, num_frames + 1)
-            weight = temporal_weight(index, num_frames) if cfg.temporal_weight else torch.ones(num_frames - 1)
+            weight = metric.weights(index, num_frames)
             for j, i in enumerate(index.tolist()):
                 row = {
                     "metric": metric_name,
@@ -104,27 +128,34 @@ def shift_sensitivity(
     for image_id, image in tqdm(images.items(), desc="shift sensitivity", disable=not progress):
         other = images[names[(names.index(image_id) + 1) % len(names)]]
         moved = torch.cat([pan(image, 2, size, strength=float(s))[1:] for s in shifts])
-        drifted = torch.cat([
-            make_video(kind, image, 2, size, **({"other": other} if kind == "content_swap" else {}))[1:]
-            for kind in APPEARANCE_DRIFTS
-        ])
+        drifted = torch.cat(
+            [
+                make_video(kind, image, 2, size, **({"other": other} if kind == "content_swap" else {}))[1:]
+                for kind in APPEARANCE_DRIFTS
+            ]
+        )
         targets = torch.cat([moved, drifted])
         base = pan(image, 2, size, strength=0.0)[:1]  # one reference image, encoded once per metric
         for metric_name, metric in metrics.items():
             terms = metric.components(base, targets)
             cfg = metric.config
-            if cfg.space == "feature":
-                variants = {metric_name: terms["feature"]}
-            else:
-                variants = {metric_name: cfg.amplitude_weight * terms["amplitude"] + cfg.phase_weight * terms["phase"]}
-                if cfg.amplitude_weight and cfg.phase_weight:
-                    variants[f"{metric_name}:amplitude"] = terms["amplitude"]
-                    variants[f"{metric_name}:phase"] = terms["phase"]
+            variants = {metric_name: metric.combine(terms)}
+            if cfg.space == "frequency" and cfg.amplitude_weight and cfg.phase_weight:
+                variants[f"{metric_name}:amplitude"] = terms["amplitude"]
+                variants[f"{metric_name}:phase"] = terms["phase"]
             for name, d in variants.items():
-                reference = float(d[len(shifts):].mean())
+                reference = float(d[len(shifts) :].mean())
                 for s, value in zip(shifts, d[: len(shifts)].tolist()):
-                    rows.append({"metric": name, "image": image_id, "shift": float(s), "distance": value,
-                                 "reference": reference, "relative": value / reference if reference > 0 else float("nan")})
+                    rows.append(
+                        {
+                            "metric": name,
+                            "image": image_id,
+                            "shift": float(s),
+                            "distance": value,
+                            "reference": reference,
+                            "relative": value / reference if reference > 0 else float("nan"),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -153,3 +184,20 @@ def separation_summary(curves: pd.DataFrame) -> dict[str, dict[str, float]]:
             "auc_drift_above_motion": float(np.average(aucs, weights=weights)) if aucs else float("nan"),
         }
     return summary
+
+
+def sanity_metrics(curves: pd.DataFrame, shifts: pd.DataFrame, metric: str = "paper") -> dict[str, Any]:
+    """The comparable numbers of the sanity stage (its ``metrics.json``): how well
+    ``metric`` separates appearance drift from natural motion, the amplitude term's
+    share of it, and each variant's distance at the largest camera shift relative to
+    appearance drift."""
+    separation = separation_summary(curves)[metric]
+    part = curves[curves.metric == metric]
+    largest = float(shifts["shift"].max())
+    relative = shifts[shifts["shift"] == largest].groupby("metric", sort=False)["relative"].mean()
+    return {
+        "separation": separation,
+        "amplitude_share": float(part.amplitude.sum() / (part.amplitude.sum() + part.phase.sum())),
+        "largest_shift": largest,
+        "relative_distance_at_largest_shift": {str(k): float(v) for k, v in relative.items()},
+    }

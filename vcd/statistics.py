@@ -10,7 +10,7 @@ Tests are Welch's two-sample t-tests (unequal variances) on the per-run values, 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,9 +55,19 @@ def summarise(per_video: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
             values = runs[(runs.method == method) & (runs.dataset == dataset)]["value"]
             mean, low, high = t_interval(values.to_numpy())
             excluded = int((group["status"] != "ok").sum())
-            rows.append({"method": method, "dataset": dataset, "metric": metric, "mean": mean, "ci95_low": low,
-                         "ci95_high": high, "n_runs": int(values.size), "n_videos": int(((group["status"] == "ok") & group[metric].notna()).sum()),
-                         "n_excluded": excluded})
+            rows.append(
+                {
+                    "method": method,
+                    "dataset": dataset,
+                    "metric": metric,
+                    "mean": mean,
+                    "ci95_low": low,
+                    "ci95_high": high,
+                    "n_runs": int(values.size),
+                    "n_videos": int(((group["status"] == "ok") & group[metric].notna()).sum()),
+                    "n_excluded": excluded,
+                }
+            )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 

@@ -22,14 +22,12 @@ conditioning frame (zero motion / zero drift) and whose change grows linearly to
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "to_tensor",
     "render_view",
     "pan",
     "zoom",
@@ -45,17 +43,17 @@ __all__ = [
 ]
 
 
-def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """uint8 [H, W, 3] -> float [3, H, W] in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
-
-
 def _ramp(num_frames: int) -> torch.Tensor:
     return torch.linspace(0.0, 1.0, num_frames)
 
 
 def render_view(
-    image: torch.Tensor, size: tuple[int, int], scale: torch.Tensor, tx: torch.Tensor, ty: torch.Tensor, coverage: float = 0.8
+    image: torch.Tensor,
+    size: tuple[int, int],
+    scale: torch.Tensor,
+    tx: torch.Tensor,
+    ty: torch.Tensor,
+    coverage: float = 0.8,
 ) -> torch.Tensor:
     """Render T views of ``image`` ([3, H0, W0]) as [T, 3, H, W] (``size`` = (W, H)).
 
@@ -88,7 +86,9 @@ def render_view(
     return F.grid_sample(src, grid, mode="bilinear", padding_mode="reflection", align_corners=False).clamp(0, 1)
 
 
-def pan(image: torch.Tensor, num_frames: int, size: tuple[int, int], strength: float = 0.15, direction: float = 0.0) -> torch.Tensor:
+def pan(
+    image: torch.Tensor, num_frames: int, size: tuple[int, int], strength: float = 0.15, direction: float = 0.0
+) -> torch.Tensor:
     """Camera pan: the window moves by ``strength`` of the image width along ``direction`` (radians)."""
     r = _ramp(num_frames)
     dx, dy = math.cos(direction), math.sin(direction)
@@ -103,7 +103,12 @@ def zoom(image: torch.Tensor, num_frames: int, size: tuple[int, int], strength: 
 
 
 def moving_object(
-    image: torch.Tensor, num_frames: int, size: tuple[int, int], strength: float = 0.3, obj: torch.Tensor | None = None, seed: int = 0
+    image: torch.Tensor,
+    num_frames: int,
+    size: tuple[int, int],
+    strength: float = 0.3,
+    obj: torch.Tensor | None = None,
+    seed: int = 0,
 ) -> torch.Tensor:
     """A soft-edged cut-out (from ``obj`` or from the image itself) slides across the static scene."""
     gen = torch.Generator().manual_seed(seed)
@@ -185,15 +190,27 @@ def style_drift(image: torch.Tensor, num_frames: int, size: tuple[int, int], str
     smooth = _gaussian_blur(base, 1.2)
     poster = torch.round(smooth * 3) / 3
     gray = smooth.mean(1, keepdim=True)
-    gx = F.conv2d(F.pad(gray, (1, 1, 1, 1), mode="replicate"), torch.tensor([[[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]]], dtype=torch.float32))
-    gy = F.conv2d(F.pad(gray, (1, 1, 1, 1), mode="replicate"), torch.tensor([[[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]]], dtype=torch.float32))
+    gx = F.conv2d(
+        F.pad(gray, (1, 1, 1, 1), mode="replicate"),
+        torch.tensor([[[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]]], dtype=torch.float32),
+    )
+    gy = F.conv2d(
+        F.pad(gray, (1, 1, 1, 1), mode="replicate"),
+        torch.tensor([[[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]]], dtype=torch.float32),
+    )
     edges = (gx**2 + gy**2).sqrt().clamp(0, 1)
     stylised = (poster * (1 - edges)).clamp(0, 1)
     a = (_ramp(num_frames) * strength).clamp(0, 1).view(-1, 1, 1, 1)
     return (1 - a) * frames + a * stylised
 
 
-def content_swap(image: torch.Tensor, num_frames: int, size: tuple[int, int], strength: float = 1.0, other: torch.Tensor | None = None) -> torch.Tensor:
+def content_swap(
+    image: torch.Tensor,
+    num_frames: int,
+    size: tuple[int, int],
+    strength: float = 1.0,
+    other: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Cross-fade into another photograph (``other``; a flipped copy of the image if none)."""
     frames = _static(image, num_frames, size)
     target = _static(other if other is not None else image.flip(-1).flip(-2), 1, size)

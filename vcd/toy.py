@@ -22,18 +22,28 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .settings import ModelSettings, PretrainConfig, VideoSpec
 from .synthetic import lighting, moving_object, pan, zoom
 
-__all__ = ["TrainingVideo", "make_training_videos", "train_vae", "encode_videos", "latent_statistics", "train_transformer",
-           "shifted_sigmas"]
+__all__ = [
+    "TrainingVideo",
+    "make_training_videos",
+    "train_vae",
+    "encode_videos",
+    "latent_statistics",
+    "train_transformer",
+    "shifted_sigmas",
+    "pretrain_toy",
+]
 
 _PANS = {"pans right": 0.0, "pans left": math.pi, "tilts down": math.pi / 2, "tilts up": -math.pi / 2}
 
@@ -65,7 +75,7 @@ def make_training_videos(
     videos: list[TrainingVideo] = []
     for image_id in ids:
         image = images[image_id]
-        for k in range(videos_per_image):
+        for _ in range(videos_per_image):
             kind = rng.choice(["pan", "zoom", "object", "light", "static"], p=[0.35, 0.25, 0.2, 0.1, 0.1])
             if kind == "pan":
                 phrase = str(rng.choice(list(_PANS)))
@@ -78,11 +88,20 @@ def make_training_videos(
                 motion = "camera zooms in" if zoom_in else "camera zooms out"
             elif kind == "object":
                 other = images[ids[int(rng.integers(len(ids)))]]
-                frames = moving_object(image, num_frames, size, strength=float(rng.uniform(0.2, 0.4)), obj=other, seed=int(rng.integers(1 << 31)))
+                frames = moving_object(
+                    image,
+                    num_frames,
+                    size,
+                    strength=float(rng.uniform(0.2, 0.4)),
+                    obj=other,
+                    seed=int(rng.integers(1 << 31)),
+                )
                 motion = "an object moves across the scene"
             elif kind == "light":
                 brighter = bool(rng.random() < 0.5)
-                frames = lighting(image, num_frames, size, strength=float(rng.uniform(0.1, 0.3)) * (1 if brighter else -1))
+                frames = lighting(
+                    image, num_frames, size, strength=float(rng.uniform(0.1, 0.3)) * (1 if brighter else -1)
+                )
                 motion = "the light gets brighter" if brighter else "the light dims"
             else:
                 frames = pan(image, num_frames, size, strength=0.0)
@@ -105,17 +124,29 @@ def _adamw_one_cycle(parameters, lr: float, steps: int, warmup: float, weight_de
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
     # OneCycleLR divides by (warmup * steps - 1): fewer than 2 warm-up steps would divide by zero
     pct_start = max(float(warmup), 2.0 / int(steps))
-    return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=int(steps), pct_start=pct_start)
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=int(steps), pct_start=pct_start
+    )
 
 
-def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, clip_frames: int,
-              kl_weight: float, seed: int, crop: Sequence[int] | None = None, progress: bool = True) -> pd.DataFrame:
+def train_vae(
+    vae,
+    videos: Sequence[TrainingVideo],
+    steps: int,
+    batch_size: int,
+    lr: float,
+    clip_frames: int,
+    kl_weight: float,
+    seed: int,
+    crop: Sequence[int] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Train the Wan VAE as an autoencoder on random clips.
 
     ``clip_frames`` = 1 + 4k keeps whole chunks of Wan's causal VAE (which encodes the
     first frame, then chunks of 4); at least 9 frames show it the chunk-to-chunk cache
     it uses on longer videos. ``crop`` = (h, w) trains on random spatial crops (the VAE
-    is fully convolutional), 3.9x cheaper per clip than 112x80 frames. Loss: L1 in
+    is fully convolutional), much cheaper per clip than whole frames. Loss: L1 in
     [-1, 1] + ``kl_weight`` * KL of the posterior; one-cycle learning-rate schedule.
     """
     step_px = int(vae.config.scale_factor_spatial)
@@ -123,9 +154,8 @@ def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int,
     vae.requires_grad_(True)
     conv3d = [m for m in vae.modules() if isinstance(m, torch.nn.Conv3d)]
     if next(vae.parameters()).device.type == "cpu":
-        # oneDNN's channels-last 3-D convolutions: measured 1.45x faster VAE training on
-        # the 2-core CPU (README, Performance); the weights go back to contiguous below,
-        # the layout safetensors saves.
+        # oneDNN's channels-last 3-D convolutions train the VAE faster on the CPU (README,
+        # Performance); the weights go back to contiguous below, the layout safetensors saves.
         for m in conv3d:
             m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last_3d)
     optimizer, schedule = _adamw_one_cycle(vae.parameters(), lr, steps, warmup=0.1, weight_decay=0.0)
@@ -156,8 +186,16 @@ def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int,
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        rows.append({"phase": "vae", "step": step + 1, "loss": float(loss.detach()), "l1": float(l1.detach()), "kl": float(kl.detach()),
-                     "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "phase": "vae",
+                "step": step + 1,
+                "loss": float(loss.detach()),
+                "l1": float(l1.detach()),
+                "kl": float(kl.detach()),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     for m in conv3d:
         m.weight.data = m.weight.data.contiguous()
     vae.eval()
@@ -168,12 +206,15 @@ def train_vae(vae, videos: Sequence[TrainingVideo], steps: int, batch_size: int,
 @torch.no_grad()
 def encode_videos(vae, videos: Sequence[TrainingVideo], batch_size: int = 16, progress: bool = True) -> torch.Tensor:
     """Posterior means of the training videos -> [V, z, F, h, w] on the CPU, computed once
-    for the latent statistics and the transformer's targets, in batches (2.3x faster than
-    one video at a time on the CPU)."""
+    for the latent statistics and the transformer's targets, in batches (faster than one
+    video at a time)."""
     device = next(vae.parameters()).device
     means = []
     for start in tqdm(range(0, len(videos), batch_size), desc="encoding videos", disable=not progress):
-        x = torch.stack([v.frames for v in videos[start : start + batch_size]]).permute(0, 2, 1, 3, 4).to(device) * 2 - 1
+        x = (
+            torch.stack([v.frames for v in videos[start : start + batch_size]]).permute(0, 2, 1, 3, 4).to(device) * 2
+            - 1
+        )
         means.append(vae.encode(x).latent_dist.mean.cpu())
     return torch.cat(means)
 
@@ -192,8 +233,17 @@ def shifted_sigmas(u: torch.Tensor, shift: float) -> torch.Tensor:
     return shift * u / (1 + (shift - 1) * u)
 
 
-def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_size: int, lr: float, seed: int,
-                      max_sequence_length: int, progress: bool = True, latents: torch.Tensor | None = None) -> pd.DataFrame:
+def train_transformer(
+    pipe,
+    videos: Sequence[TrainingVideo],
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    max_sequence_length: int,
+    progress: bool = True,
+    latents: torch.Tensor | None = None,
+) -> pd.DataFrame:
     """Flow-matching training of the pipeline's transformer on the VAE latents.
 
     Latents (``latents``: the videos' posterior means from :func:`encode_videos`, encoded
@@ -215,8 +265,16 @@ def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_s
         raise ValueError(f"latents has {latents.shape[0]} videos, expected {len(videos)}")
     x0 = (latents - mean) / std
     with torch.no_grad():
-        cond = encode_conditions(pipe, [v.frames[0] for v in videos], [v.caption for v in videos], num_frames, height, width,
-                                 torch.Generator().manual_seed(int(seed)), max_sequence_length=max_sequence_length)
+        cond = encode_conditions(
+            pipe,
+            [v.frames[0] for v in videos],
+            [v.caption for v in videos],
+            num_frames,
+            height,
+            width,
+            torch.Generator().manual_seed(int(seed)),
+            max_sequence_length=max_sequence_length,
+        )
     condition, prompt_embeds = cond.condition.cpu(), cond.prompt_embeds.cpu()
     shift = float(pipe.scheduler.config.shift)
     transformer = pipe.transformer
@@ -232,24 +290,35 @@ def train_transformer(pipe, videos: Sequence[TrainingVideo], steps: int, batch_s
         sigma = shifted_sigmas(torch.rand(batch_size, generator=g), shift).view(-1, 1, 1, 1, 1)
         noisy = (1 - sigma) * clean + sigma * noise
         model_input = torch.cat([noisy, condition[picks]], dim=1).to(device)
-        pred = transformer(hidden_states=model_input, timestep=(sigma.flatten() * 1000).to(device),
-                           encoder_hidden_states=prompt_embeds[picks].to(device), return_dict=False)[0]
+        pred = transformer(
+            hidden_states=model_input,
+            timestep=(sigma.flatten() * 1000).to(device),
+            encoder_hidden_states=prompt_embeds[picks].to(device),
+            return_dict=False,
+        )[0]
         loss = (pred.float() - (noise - clean).to(device)).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        rows.append({"phase": "transformer", "step": step + 1, "loss": float(loss.detach()), "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "phase": "transformer",
+                "step": step + 1,
+                "loss": float(loss.detach()),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     transformer.eval()
     transformer.requires_grad_(False)
     return pd.DataFrame(rows)
 
 
 def pretrain_toy(
-    model: Mapping[str, Any],
-    pretrain: Mapping[str, Any],
-    video: Mapping[str, Any],
+    model: ModelSettings,
+    pretrain: PretrainConfig,
+    video: VideoSpec,
     train_images: Mapping[str, np.ndarray],
     train_captions: Mapping[str, str],
     vocabulary_texts: Sequence[str],
@@ -262,24 +331,41 @@ def pretrain_toy(
     words' embeddings come from the frozen random text encoder. Only the training
     photographs' videos are used for training.
     """
+    from .frames import to_tensor
     from .models import build_toy_pipeline
-    from .synthetic import to_tensor
 
-    size = (int(video["width"]), int(video["height"]))
-    seed = int(pretrain["seed"])
+    seed = pretrain.seed
     images = {k: to_tensor(v) for k, v in train_images.items()}
-    videos = make_training_videos(images, train_captions, int(pretrain["videos_per_image"]), int(video["num_frames"]), size, seed)
-    pipe = build_toy_pipeline(model["toy"] | {"flow_shift": model.get("flow_shift", 3.0)},
-                              [v.caption for v in videos] + list(vocabulary_texts), seed)
-    vae_cfg = pretrain["vae"]
-    log_vae = train_vae(pipe.vae, videos, int(vae_cfg["steps"]), int(vae_cfg["batch_size"]), float(vae_cfg["lr"]),
-                        int(vae_cfg["clip_frames"]), float(vae_cfg["kl_weight"]), seed, crop=vae_cfg.get("crop"), progress=progress)
+    videos = make_training_videos(images, train_captions, pretrain.videos_per_image, video.num_frames, video.size, seed)
+    pipe = build_toy_pipeline(model.toy, [v.caption for v in videos] + list(vocabulary_texts), seed, model.flow_shift)
+    vae_cfg = pretrain.vae
+    log_vae = train_vae(
+        pipe.vae,
+        videos,
+        vae_cfg.steps,
+        vae_cfg.batch_size,
+        vae_cfg.lr,
+        vae_cfg.clip_frames,
+        vae_cfg.kl_weight,
+        seed,
+        crop=vae_cfg.crop,
+        progress=progress,
+    )
     latents = encode_videos(pipe.vae, videos, progress=progress)
     mean, std = latent_statistics(latents)
     pipe.vae.register_to_config(latents_mean=mean, latents_std=std)
-    tr_cfg = pretrain["transformer"]
-    log_tr = train_transformer(pipe, videos, int(tr_cfg["steps"]), int(tr_cfg["batch_size"]), float(tr_cfg["lr"]), seed,
-                               int(model["max_sequence_length"]), progress=progress, latents=latents)
+    tr_cfg = pretrain.transformer
+    log_tr = train_transformer(
+        pipe,
+        videos,
+        tr_cfg.steps,
+        tr_cfg.batch_size,
+        tr_cfg.lr,
+        seed,
+        model.max_sequence_length,
+        progress=progress,
+        latents=latents,
+    )
     for component in (pipe.vae, pipe.transformer, pipe.text_encoder):
         component.requires_grad_(False)
         component.eval()

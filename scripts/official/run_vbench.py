@@ -22,8 +22,19 @@ import os
 from pathlib import Path
 
 I2V_DIMENSIONS = {"i2v_subject", "i2v_background", "camera_motion"}
-DIMENSIONS = ["i2v_subject", "i2v_background", "subject_consistency", "background_consistency", "temporal_flickering",
-              "camera_motion", "motion_smoothness", "dynamic_degree", "aesthetic_quality", "imaging_quality", "overall_consistency"]
+DIMENSIONS = [
+    "i2v_subject",
+    "i2v_background",
+    "subject_consistency",
+    "background_consistency",
+    "temporal_flickering",
+    "camera_motion",
+    "motion_smoothness",
+    "dynamic_degree",
+    "aesthetic_quality",
+    "imaging_quality",
+    "overall_consistency",
+]
 
 
 def video_name(prompt: str, seed: int) -> str:  # the same rule as vcd.evaluation.video_name
@@ -36,8 +47,14 @@ def build_info(split_json: Path, video_dir: Path, seeds: list[int], dimensions: 
     for item in split["items"]:
         videos = [str(video_dir / video_name(item["caption"], s)) for s in seeds]
         videos = [v for v in videos if os.path.isfile(v)]
-        entries.append({"prompt_en": item["caption"], "dimension": dimensions, "video_list": videos,
-                        "custom_image_path": str((split_json.parent / item["image"]).resolve())})
+        entries.append(
+            {
+                "prompt_en": item["caption"],
+                "dimension": dimensions,
+                "video_list": videos,
+                "custom_image_path": str((split_json.parent / item["image"]).resolve()),
+            }
+        )
     return entries
 
 
@@ -66,7 +83,12 @@ def main() -> int:
     submodules = {**init_vbench(standard), **init_i2v(i2v, resolution=args.resolution)}
     for method in args.methods:
         for dataset in args.datasets:
-            info = build_info(Path(args.splits) / dataset / "eval.json", Path(args.videos) / method / dataset, args.seeds, args.dimensions)
+            info = build_info(
+                Path(args.splits) / dataset / "eval.json",
+                Path(args.videos) / method / dataset,
+                args.seeds,
+                args.dimensions,
+            )
             info_path = out / f"{method}_{dataset}_full_info.json"
             info_path.write_text(json.dumps(info, indent=1))
             results = {}

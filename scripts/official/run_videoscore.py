@@ -62,7 +62,9 @@ def main() -> int:
                 frames = read_frames(video, args.frames)
                 query = template.format(text_prompt=prompt)
                 query += "<image> " * max(0, len(frames) - query.count("<image>"))
-                inputs = {k: v.to(model.device) for k, v in processor(text=query, images=frames, return_tensors="pt").items()}
+                inputs = {
+                    k: v.to(model.device) for k, v in processor(text=query, images=frames, return_tensors="pt").items()
+                }
                 with torch.no_grad():
                     logits = model(**inputs).logits
                 scores = [round(logits[0, i].item(), 3) for i in range(logits.shape[-1])]

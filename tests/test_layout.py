@@ -1,0 +1,113 @@
+"""The file layout: VBench's names, paths under the root, and dvc.yaml naming only layout paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vcd.layout import Layout, find_repo_root, split_video_name, video_name
+from vcd.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_vbench_names_round_trip():
+    assert video_name("a cat, camera pans left", 3) == "a cat, camera pans left-3.mp4"
+    assert video_name("a/b\\c", 0) == "a_b_c-0.mp4"
+    assert split_video_name("x/a cat, camera pans left-3.mp4") == ("a cat, camera pans left", 3)
+    assert split_video_name("a-b-c-12") == ("a-b-c", 12)
+    with pytest.raises(ValueError, match="not a VBench video name"):
+        split_video_name("no_seed.mp4")
+
+
+def test_paths_live_under_the_root_and_are_recorded_relative_to_it(tmp_path):
+    layout = Layout(tmp_path)
+    assert layout.video_file("vcd", "embedded", "a cup", 2) == tmp_path / "results/videos/vcd/embedded/a cup-2.mp4"
+    assert layout.relative(layout.run("vcd").lora) == "runs/vcd/lora.safetensors"
+    assert layout.relative("/elsewhere/file.txt") == "/elsewhere/file.txt"
+    assert layout.resolve("data/external/x") == tmp_path / "data/external/x" and layout.resolve("/abs") == Path("/abs")
+    assert layout.run("vcd").checkpoint(7).name == "step-000007"
+    for bad in ("", "../x", ".hidden", "a/b"):
+        with pytest.raises(ValueError, match="not a run name"):
+            layout.run(bad)
+    with pytest.raises(ValueError, match="part must be"):
+        layout.split_manifest("embedded", "test")
+
+
+def test_the_root_is_found_from_a_subfolder():
+    assert find_repo_root(REPO / "notebooks") == REPO
+    assert Layout.discover(REPO / "vcd").root == REPO
+
+
+def _layout_paths(layout: Layout, methods, datasets) -> set[str]:
+    """Every path the layout names that a stage can track, relative to the root."""
+    paths = [
+        layout.embedded_manifest,
+        layout.paper_results,
+        layout.base_model,
+        layout.runs_dir,
+        layout.videos_dir,
+        layout.eval_dir,
+        layout.per_video_metrics,
+        layout.summary,
+        layout.claims,
+        layout.tables_dir,
+        layout.figures_dir,
+    ]
+    for stage in (layout.data_results, layout.sanity, layout.pretrain, layout.report):
+        paths += [stage.metrics, stage.provenance]
+    paths += [layout.sanity.csv(n) for n in ("curves", "shift_sensitivity")]
+    paths += [
+        layout.sanity.figure(n)
+        for n in (
+            "vcd_motion_vs_drift",
+            "amplitude_vs_phase",
+            "shift_sensitivity",
+            "temporal_weight",
+            "synthetic_videos",
+        )
+    ]
+    paths += [layout.pretrain.csv("drift")] + [
+        layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")
+    ]
+    for dataset in datasets:
+        paths += [layout.split_dir(dataset).parent, layout.split_figure(dataset)]
+    for method in methods:
+        run = layout.run(method)
+        paths += [
+            run.checkpoints,
+            run.lora,
+            run.lora_config,
+            run.notebook,
+            run.info,
+            run.metrics,
+            run.train_log,
+            run.val_log,
+            run.curve,
+        ]
+    for notebook in layout.notebooks.glob("*.ipynb"):
+        paths += [layout.notebook(notebook.stem), layout.executed_notebook(notebook.stem)]
+    return {layout.relative(p) for p in paths}
+
+
+def test_every_path_dvc_yaml_names_is_a_layout_path():
+    layout = Layout(REPO)
+    settings = Settings.load(layout.params_file)
+    stages = yaml.safe_load(layout.dvc_file.read_text())["stages"]
+    known = _layout_paths(layout, settings.methods.rewards, settings.data.datasets)
+    named = []
+    for stage in stages.values():
+        rewards = stage.get("matrix", {}).get("reward")
+        for kind in ("deps", "outs", "metrics", "plots"):
+            for entry in stage.get(kind, []):
+                path = entry if isinstance(entry, str) else next(iter(entry))
+                if path.startswith("vcd/"):
+                    continue  # the package's modules (checked by tests/test_architecture.py)
+                named += [path.replace("${item.reward}", r) for r in settings.methods.rewards] if rewards else [path]
+        for word in stage["cmd"].split():
+            if "/" in word:
+                named += [word.replace("${item.reward}", r) for r in settings.methods.rewards]
+    unknown = sorted({p for p in named if p not in known})
+    assert not unknown, f"dvc.yaml names paths vcd/layout.py does not: {unknown}"

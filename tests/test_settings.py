@@ -1,0 +1,121 @@
+"""Typed settings: built once from params.yaml, every key checked, no default of its own."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from tiny import settings_of
+from vcd.config import load_params
+from vcd.settings import Settings, SettingsError, VCDConfig
+
+REPO = Path(__file__).resolve().parents[1]
+RAW = load_params(REPO / "params.yaml")
+
+
+def _leaves(node, path=()):
+    """(key path, value) of every leaf of a nested mapping (keys may contain dots)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    else:
+        yield path, node
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def test_params_yaml_builds_and_every_key_reaches_a_setting_unchanged():
+    settings = Settings.load(REPO / "params.yaml")
+    built = settings.as_dict()
+    for path, value in _leaves(RAW):
+        node = built
+        for key in path:
+            node = node[key]
+        assert _plain(node) == value or (isinstance(node, list) and [_plain(v) for v in node] == value), path
+
+
+def test_no_setting_takes_a_default_that_params_yaml_could_disagree_with():
+    """Every field of every section is in params.yaml; only the metric's ablation switches,
+    which the presets set, are not."""
+    preset_switches = {f.name for f in dataclasses.fields(VCDConfig)} - set(VCDConfig.REQUIRED_IN_PARAMS)
+    built = Settings.load(REPO / "params.yaml").as_dict()
+    absent = []
+    for path, _ in _leaves(built):
+        node = RAW
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                absent.append(".".join(path))
+                break
+            node = node[key]
+    assert sorted(absent) == sorted(f"vcd.{name}" for name in preset_switches)
+
+
+def test_settings_are_frozen_and_give_the_sampling_config():
+    settings = Settings.load(REPO / "params.yaml")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.video.width = 64
+    sampling = settings.sampling
+    assert (sampling.width, sampling.height, sampling.num_frames) == (
+        settings.video.width,
+        settings.video.height,
+        settings.video.num_frames,
+    )
+    assert (sampling.num_inference_steps, sampling.max_sequence_length) == (
+        settings.model.num_inference_steps,
+        settings.model.max_sequence_length,
+    )
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"finetune.lrr": 1.0}, r"unknown key 'finetune.lrr' \(did you mean 'lr'\?\)"),
+        ({"evaluaton": {}}, r"unknown key 'evaluaton' \(did you mean 'evaluation'\?\)"),
+        ({"data.embedded.captions": "x"}, "unknown key 'data.embedded.captions'"),
+        ({"finetune.lr": "1e-2"}, "finetune.lr must be a number; got '1e-2' .*write 1.0e-2"),
+        ({"finetune.steps": 2.5}, "finetune.steps must be an integer"),
+        ({"finetune.steps": True}, "finetune.steps must be an integer"),
+        ({"runtime.offline": 1}, "runtime.offline must be true or false"),
+        ({"finetune.lora.target_modules": "to_q"}, "target_modules must be a list"),
+        ({"vcd.distance": "l3"}, "vcd.distance must be one of 'swd', 'l2'"),
+        ({"finetune.grad_clip": 0}, "grad_clip must be > 0"),
+        ({"finetune.grad_clip": -1.0}, "grad_clip must be > 0"),
+        ({"evaluation.seeds": []}, "seeds must name at least one seed"),
+        ({"evaluation.vcd_seeds": [7]}, "vcd_seeds .* must be a subset of seeds"),
+        ({"methods.baseline": "frame_consistencyy"}, "baseline 'frame_consistencyy' is not one of rewards"),
+        ({"methods.rewards": ["vcd", "rm -rf"]}, "unknown reward"),
+        ({"evaluation.datasets": ["i2v_bench"]}, r"evaluation.datasets \['i2v_bench'\] are not in data.datasets"),
+        ({"video.num_frames": 8}, "num_frames - 1 must be a multiple of the model's temporal compression 2"),
+        ({"video.width": 30}, "video.width must be an even number|multiples of 8"),
+        ({"video.width": 116}, "multiples of 8"),
+        ({"finetune.backprop_steps": 9}, r"backprop_steps \(K\) must be between 1 and model.num_inference_steps = 8"),
+        ({"report.table_metrics": ["i2v_subjekt"]}, "unknown metric"),
+        ({"model.name": "sora"}, "unknown model name 'sora'"),
+        ({"sanity.variants": ["paper", "best"]}, "unknown preset"),
+    ],
+)
+def test_bad_settings_are_rejected_with_the_key_named(change, match):
+    raw = copy.deepcopy(RAW)
+    with pytest.raises(SettingsError, match=match):
+        settings_of(raw, **change)
+
+
+def test_a_missing_key_is_named():
+    raw = copy.deepcopy(RAW)
+    del raw["finetune"]["val_items"]
+    with pytest.raises(SettingsError, match="finetune.val_items is missing"):
+        Settings.from_mapping(raw)
+    raw = copy.deepcopy(RAW)
+    del raw["report"]
+    with pytest.raises(SettingsError, match="report is missing"):
+        Settings.from_mapping(raw)
+
+
+def test_the_source_file_is_named_in_the_message():
+    with pytest.raises(SettingsError, match="^my.yaml: "):
+        Settings.from_mapping({**RAW, "extra": 1}, "my.yaml")

@@ -1,0 +1,183 @@
+"""The paper's claims as data, and their test on the current profile.
+
+Each :class:`Claim` names a comparison the paper makes (Sec. 4.2, Tables 2 and 5,
+App. C.3): a metric, two methods and the direction claimed. :func:`evaluate_claims`
+tests every claim per dataset as the paper's statistics do (:mod:`vcd.statistics`:
+Welch's t-test on per-run values, a run being one sampling seed). A claim whose
+methods were not evaluated is reported as *not tested*, with the reason, never
+dropped; :func:`claims_metrics` condenses the results into the numbers ``dvc metrics``
+compares across experiments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .methods import BASE, is_stand_in, method_label
+from .statistics import per_run_values, welch_test
+
+__all__ = ["BASELINE", "Claim", "CLAIMS", "TEST", "evaluate_claims", "claims_metrics", "claims_frame"]
+
+#: Placeholder for the "+V-JEPA" row's method (``methods.baseline``).
+BASELINE = "{baseline}"
+#: How a claim is tested (recorded with each result).
+TEST = "two-sided Welch t-test on per-run means (scipy.stats.ttest_ind, equal_var=False)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``first`` is greater / less than / not worse than ``second`` on ``metric``."""
+
+    id: str
+    text: str
+    metric: str
+    first: str
+    second: str
+    kind: Literal["greater", "less", "not_worse"]
+
+    @property
+    def sign(self) -> str:
+        return {"greater": ">", "less": "<", "not_worse": ">="}[self.kind]
+
+    def holds(self, effect: float, p_value: float, alpha: float = 0.05) -> bool:
+        """Whether the claimed direction holds at level ``alpha``; for "does not
+        degrade": no significant degradation."""
+        if not np.isfinite(p_value):
+            return False
+        if self.kind == "greater":
+            return bool(effect > 0 and p_value < alpha)
+        if self.kind == "less":
+            return bool(effect < 0 and p_value < alpha)
+        return bool(not (effect < 0 and p_value < alpha))
+
+
+_CONSISTENCY = "VCD improves consistency to the conditioning image over the base model"
+_TEMPORAL = "VCD improves whole-video temporal consistency over the base model"
+_QUALITY = "VCD does not degrade quality proxies"
+_DYNAMIC = "VCD lowers dynamic degree"
+_NO_TW = "Without the temporal weight, dynamic degree falls below VCD's"
+_L2 = "The L2 variant (Eq. 4) falls below VCD's dynamic degree"
+_FEAT = "The feature-space variant (Eq. 5) falls below VCD's dynamic degree"
+_REFERENCE_FREE = "The reference-free baseline (+V-JEPA row) preserves the conditioning image less well than VCD"
+
+#: The paper's claims, each with the default profile's stand-in metric.
+CLAIMS: tuple[Claim, ...] = (
+    Claim("C1a", _CONSISTENCY, "i2v_subject_hog", "vcd", BASE, "greater"),
+    Claim("C1b", _CONSISTENCY, "ssim_to_cond_aligned", "vcd", BASE, "greater"),
+    Claim("C2a", _TEMPORAL, "subject_consistency_hog", "vcd", BASE, "greater"),
+    Claim("C2b", _TEMPORAL, "temporal_flickering", "vcd", BASE, "greater"),
+    Claim("C3a", _QUALITY, "motion_smoothness_linear", "vcd", BASE, "not_worse"),
+    Claim("C3b", _QUALITY, "sharpness_laplacian", "vcd", BASE, "not_worse"),
+    Claim("C4a", _DYNAMIC, "dynamic_degree_farneback", "vcd", BASE, "less"),
+    Claim("C4b", _DYNAMIC, "flow_magnitude_farneback", "vcd", BASE, "less"),
+    Claim("C5a", _NO_TW, "dynamic_degree_farneback", "vcd_no_tw", "vcd", "less"),
+    Claim("C5b", _NO_TW, "flow_magnitude_farneback", "vcd_no_tw", "vcd", "less"),
+    Claim("C6a", _L2, "dynamic_degree_farneback", "vcd_l2", "vcd", "less"),
+    Claim("C6b", _L2, "flow_magnitude_farneback", "vcd_l2", "vcd", "less"),
+    Claim("C6c", _FEAT, "dynamic_degree_farneback", "vcd_feat", "vcd", "less"),
+    Claim("C6d", _FEAT, "flow_magnitude_farneback", "vcd_feat", "vcd", "less"),
+    Claim("C7a", _REFERENCE_FREE, "i2v_subject_hog", "vcd", BASELINE, "greater"),
+    Claim("C7b", _REFERENCE_FREE, "ssim_to_cond_aligned", "vcd", BASELINE, "greater"),
+)
+
+
+def _label(method: str) -> str:
+    return method_label(method) + (" [stand-in]" if is_stand_in(method) else "")
+
+
+def evaluate_claims(
+    per_video: pd.DataFrame, methods: Sequence[str], datasets: Sequence[str], baseline: str | None
+) -> list[dict[str, Any]]:
+    """Test every claim on every dataset: a two-sided Welch t-test on per-run values.
+
+    Each result says whether it was ``tested``; one that was not (a method not in
+    ``methods``, no baseline, no usable videos) carries the reason in ``note``, NaN
+    statistics and ``reproduced: false``. ``n_runs`` and ``n_videos`` give the runs
+    and usable videos behind each side, ``n_excluded`` the videos excluded.
+    """
+    out = []
+    for dataset in datasets:
+        data = per_video[per_video.dataset == dataset]
+        for claim in CLAIMS:
+            second = baseline if claim.second == BASELINE else claim.second
+            against = _label(second) if second else "(no baseline)"
+            result: dict[str, Any] = {
+                "id": f"{claim.id}@{dataset}" if len(datasets) > 1 else claim.id,
+                "claim": claim.text,
+                "metric": claim.metric,
+                "comparison": f"{method_label(claim.first)} {claim.sign} {against}",
+                "dataset": dataset,
+                "effect": float("nan"),
+                "p_value": float("nan"),
+                "reproduced": False,
+                "tested": False,
+                "note": "",
+                "n_runs": [0, 0],
+                "n_videos": [0, 0],
+                "n_excluded": [0, 0],
+                "test": TEST,
+            }
+            missing = [m for m in (claim.first, second) if m is None or m not in methods]
+            values = []
+            if not missing and claim.metric in data:
+                runs = per_run_values(data, claim.metric)
+                for k, method in enumerate((claim.first, second)):
+                    rows = data[data.method == method]
+                    values.append(runs[runs.method == method]["value"].to_numpy())
+                    result["n_videos"][k] = int(((rows.status == "ok") & rows[claim.metric].notna()).sum())
+                    result["n_excluded"][k] = int((rows.status != "ok").sum())
+            if missing:
+                result["note"] = (
+                    "no baseline method (methods.baseline is null)"
+                    if None in missing
+                    else f"not evaluated: {', '.join(missing)}"
+                )
+            elif claim.metric not in data:
+                result["note"] = f"metric {claim.metric} was not computed"
+            elif any(v.size < 2 for v in values):
+                result["note"] = "fewer than two runs with usable videos on one side"
+            if result["note"]:
+                out.append(result)
+                continue
+            test = welch_test(values[0], values[1])
+            result.update(
+                effect=test["effect"],
+                p_value=test["p_value"],
+                tested=True,
+                n_runs=[test["n_a"], test["n_b"]],
+                reproduced=claim.holds(test["effect"], test["p_value"]),
+            )
+            if any(result["n_excluded"]):
+                result["note"] = (
+                    f"excluded videos: {result['n_excluded'][0]} of {claim.first}, "
+                    f"{result['n_excluded'][1]} of {second}"
+                )
+            out.append(result)
+    return out
+
+
+def claims_metrics(claims: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers ``dvc metrics show`` compares across experiments: how many claims
+    were tested and reproduced, and each tested claim's effect and p-value."""
+    tested = [c for c in claims if c["tested"]]
+    return {
+        "claims_tested": len(tested),
+        "claims_reproduced": int(sum(c["reproduced"] for c in tested)),
+        "claims_not_tested": len(claims) - len(tested),
+        "claims": {
+            c["id"]: {"effect": c["effect"], "p_value": c["p_value"], "reproduced": c["reproduced"]} for c in tested
+        },
+    }
+
+
+def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The claims as the table the report prints (one row each)."""
+    columns = ["id", "claim", "metric", "comparison", "effect", "p_value", "reproduced", "note"]
+    frame = pd.DataFrame(list(claims), columns=[*columns, "tested"])
+    frame["reproduced"] = [("not tested" if not t else r) for r, t in zip(frame.reproduced, frame.tested, strict=True)]
+    return frame[columns]

@@ -1,0 +1,412 @@
+"""Figures of the pipeline, each saved with a footer naming the profile and weights.
+
+Every figure the notebooks show and the README embeds is drawn here, so a notebook
+cell is one call; :func:`save_figure` writes it atomically with the provenance footer
+(:func:`vcd.provenance.profile_label`), so embedded-default results are never mistaken
+for the paper's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the pipeline runs without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .columns import metric_info  # noqa: E402
+from .files import atomic_path  # noqa: E402
+from .methods import method_label  # noqa: E402
+
+__all__ = [
+    "save_figure",
+    "plot_split_images",
+    "plot_synthetic_videos",
+    "plot_distance_curves",
+    "plot_components",
+    "plot_shift_sensitivity",
+    "plot_temporal_weight",
+    "plot_training_log",
+    "plot_frame_strips",
+    "plot_drift",
+    "plot_finetune_curves",
+    "plot_metric_bars",
+    "plot_vcd_by_frame",
+    "frame_strips_by_method",
+]
+
+_FAMILY_COLOURS = {"natural motion": "Blues", "appearance drift": "Reds"}
+
+
+def save_figure(fig: plt.Figure, path: str | Path, footer: str | None = None, dpi: int = 150) -> Path:
+    """Save as PNG (atomically) with an optional provenance footer."""
+    path = Path(path)
+    if footer:
+        fig.text(0.01, 0.005, footer, fontsize=7, color="0.35", ha="left", va="bottom")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def plot_split_images(items: Sequence[tuple[str, Any]], title: str, limit: int = 24, columns: int = 4) -> plt.Figure:
+    """The prepared conditioning images of a split, ``items`` = [(part, Item)], with
+    their ids and (shortened) captions."""
+    from .frames import load_image
+
+    shown = list(items)[:limit]
+    rows = max(1, (len(shown) + columns - 1) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.9 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (part, item) in zip(axes.flat, shown):
+        ax.imshow(load_image(item.image))
+        caption = item.caption if len(item.caption) < 70 else item.caption[:67] + "..."
+        ax.set_title(f"[{part}] {item.id}\n{caption}", fontsize=6.5, wrap=True)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_synthetic_videos(
+    images: Mapping[str, Any], kinds: Sequence[str], num_frames: int, size: tuple[int, int]
+) -> plt.Figure:
+    """One row per synthetic video kind (:mod:`vcd.synthetic`) made from the first of
+    ``images``, one column per frame; ``content_swap`` fades into the second image."""
+    from .synthetic import make_video
+
+    first = next(iter(images.values()))
+    others = list(images.values())
+    fig, axes = plt.subplots(len(kinds), num_frames, figsize=(1.9 * num_frames, 1.45 * len(kinds)), squeeze=False)
+    for row, kind in enumerate(kinds):
+        extra = {"other": others[1 % len(others)]} if kind == "content_swap" else {}
+        video = make_video(kind, first, num_frames, size, **extra)
+        for col in range(num_frames):
+            ax = axes[row, col]
+            ax.imshow(video[col].permute(1, 2, 0).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(kind, fontsize=8)
+            if row == 0:
+                ax.set_title(f"frame {col + 1}", fontsize=8)
+    fig.suptitle("Synthetic videos: natural motion (pan, zoom, moving object) and appearance drift", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _kind_colours(curves: pd.DataFrame) -> dict[str, Any]:
+    colours: dict[str, Any] = {}
+    for family, cmap_name in _FAMILY_COLOURS.items():
+        kinds = list(dict.fromkeys(curves.loc[curves.family == family, "kind"]))
+        cmap = plt.get_cmap(cmap_name)
+        for j, kind in enumerate(kinds):
+            colours[kind] = cmap(0.55 + 0.4 * j / max(1, len(kinds) - 1))
+    return colours
+
+
+def plot_distance_curves(
+    curves: pd.DataFrame, metric: str, value: str = "distance", title: str | None = None
+) -> plt.Figure:
+    """VCD of frame i to frame 1 against i, one line per synthetic video kind (mean over
+    images, band = min..max), natural motion in blue, appearance drift in red."""
+    data = curves[curves.metric == metric]
+    colours = _kind_colours(data)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for (family, kind), group in data.groupby(["family", "kind"], sort=False):
+        stats = group.groupby("frame")[value].agg(["mean", "min", "max"])
+        style = "-" if family == "natural motion" else "--"
+        ax.plot(stats.index, stats["mean"], style, marker="o", ms=3, color=colours[kind], label=f"{kind} ({family})")
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=colours[kind], alpha=0.12)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("frame index i (frame 1 = conditioning image)")
+    ax.set_ylabel("VCD, unweighted" if value == "distance" else "VCD with temporal weight (Eq. 2)")
+    ax.set_title(title or f"VCD to the conditioning frame: natural motion vs appearance drift ({metric})")
+    ax.legend(fontsize=7, ncol=2, frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_components(curves: pd.DataFrame, metric: str) -> plt.Figure:
+    """Amplitude and phase terms at the last frame, per kind (mean over images)."""
+    data = curves[curves.metric == metric]
+    last = data[data.frame == data.frame.max()]
+    means = last.groupby(["family", "kind"], sort=False)[["amplitude", "phase"]].mean().reset_index()
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    x = np.arange(len(means))
+    ax.bar(x - 0.2, means.amplitude, width=0.4, label="amplitude term WD(A, A')", color="#c44e52")
+    ax.bar(x + 0.2, means.phase, width=0.4, label="phase term WD(P, P')", color="#4c72b0")
+    ax.set_xticks(
+        x,
+        [f"{k}\n({'motion' if f == 'natural motion' else 'drift'})" for f, k in zip(means.family, means.kind)],
+        fontsize=8,
+    )
+    ax.set_ylabel("distance at the last frame")
+    ax.set_title(f"Amplitude vs phase contributions ({metric}, summed over layers)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shift_sensitivity(shifts: pd.DataFrame) -> plt.Figure:
+    """Distance under a pure camera shift relative to the mean appearance drift."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for metric, group in shifts.groupby("metric", sort=False):
+        stats = group.groupby("shift")["relative"].mean()
+        style = ":" if ":" in str(metric) else "-"
+        ax.plot(stats.index * 100, stats.values, style, marker="o", ms=4, label=metric)
+    ax.axhline(1.0, color="0.3", lw=0.8, ls=":")
+    ax.set_xlabel("camera shift (% of image width)")
+    ax.set_ylabel("d(x, shifted x) / mean d(x, drifted x)")
+    ax.set_title("Tolerance to geometric motion: SWD vs L2, frequency vs feature space")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_temporal_weight(
+    frame_counts: Sequence[int], curves: pd.DataFrame | None = None, metric: str | None = None
+) -> plt.Figure:
+    """The temporal weight (N - i + 1) / N of Eq. 2, and its effect on a drift curve."""
+    ncols = 2 if curves is not None else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 3.4), squeeze=False)
+    ax = axes[0, 0]
+    from .metric import temporal_weight
+
+    for n in frame_counts:
+        i = np.arange(1, n + 1)
+        ax.plot(i, temporal_weight(i, n).numpy(), marker=".", label=f"N = {n}")
+    ax.set_xlabel("frame index i")
+    ax.set_ylabel("(N - i + 1) / N")
+    ax.set_title("Temporal weight of Eq. 2")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    if curves is not None:
+        ax = axes[0, 1]
+        data = curves[curves.metric == metric] if metric else curves
+        for family, group in data.groupby("family", sort=False):
+            stats = group.groupby("frame")[["distance", "weighted"]].mean()
+            colour = "#4c72b0" if family == "natural motion" else "#c44e52"
+            ax.plot(stats.index, stats.distance, color=colour, ls=":", label=f"{family}, unweighted")
+            ax.plot(stats.index, stats.weighted, color=colour, label=f"{family}, weighted")
+        ax.set_xlabel("frame index i")
+        ax.set_ylabel("VCD")
+        ax.set_title("Weighting: late frames may move more")
+        ax.legend(frameon=False, fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_log(
+    log: pd.DataFrame,
+    x: str = "step",
+    y: str = "loss",
+    hue: str = "phase",
+    title: str = "Training loss",
+    smooth: int = 20,
+) -> plt.Figure:
+    """Loss curves (raw, faint) with a moving average, one panel per ``hue`` value."""
+    groups = list(log.groupby(hue, sort=False)) if hue in log else [("", log)]
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.4 * len(groups), 3.2), squeeze=False)
+    for ax, (name, group) in zip(axes[0], groups):
+        ax.plot(group[x], group[y], color="0.75", lw=0.8, label="per step")
+        ax.plot(
+            group[x],
+            group[y].rolling(smooth, min_periods=1).mean(),
+            color="#c44e52",
+            lw=1.6,
+            label=f"moving mean ({smooth})",
+        )
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_title(f"{title}: {name}" if name != "" else title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_frame_strips(
+    rows: Sequence[tuple[str, Any, Any]], frames: Sequence[int] | None = None, title: str = ""
+) -> plt.Figure:
+    """One row per video: the conditioning image, then the video's frames.
+
+    ``rows`` = [(label, conditioning image [3, H, W] or None, video [N, 3, H, W])], all in
+    [0, 1]; ``frames`` (0-based) selects which frames to show.
+    """
+    n = max(v.shape[0] for _, _, v in rows)
+    columns = list(frames) if frames is not None else list(range(n))
+    with_cond = any(c is not None for _, c, _ in rows)
+    ncols = len(columns) + int(with_cond)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.45 * ncols, 1.12 * len(rows) + 0.45), squeeze=False)
+    for r, (label, cond, video) in enumerate(rows):
+        panels = ([("conditioning", cond)] if with_cond else []) + [
+            (f"frame {f + 1}", video[f] if f < video.shape[0] else None) for f in columns
+        ]
+        for c, (name, image) in enumerate(panels):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if image is None:
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+            else:
+                ax.imshow(image.permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            if c == 0:
+                ax.set_ylabel(label, fontsize=6.5, rotation=0, ha="right", va="center")
+            if r == 0:
+                ax.set_title(name, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_drift(drift: pd.DataFrame, hue: str, metrics: Sequence[tuple[str, str]], title: str = "") -> plt.Figure:
+    """Mean (95% CI band over videos) of per-frame drift measures against the frame
+    index, one panel per (column, axis label) in ``metrics``, one line per ``hue``."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.3 * len(metrics), 3.3), squeeze=False)
+    for ax, (column, label) in zip(axes[0], metrics):
+        sns.lineplot(data=drift, x="frame", y=column, hue=hue, errorbar=("ci", 95), marker="o", ms=4, ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("frame index i")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False, title=None)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_finetune_curves(log: pd.DataFrame, val: pd.DataFrame, label: str, smooth: int = 6) -> plt.Figure:
+    """Fine-tuning: per-step objective with its moving mean, and the probe-set VCD."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.3))
+    ax = axes[0]
+    ax.plot(log.step, log.loss, color="0.7", lw=0.9, marker=".", ms=3, label="per step")
+    ax.plot(
+        log.step,
+        log.loss.rolling(smooth, min_periods=1).mean(),
+        color="#c44e52",
+        lw=1.8,
+        label=f"moving mean ({smooth})",
+    )
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("minimised objective")
+    ax.set_title(f"{label}: training objective", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=7)
+    ax = axes[1]
+    if len(val):
+        ax.plot(val.step, val.val_vcd, marker="o", color="#4c72b0")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("VCD (Eq. 2, mean over i), probe set")
+    ax.set_title("VCD of a fixed probe set", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_bars(summary: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str], dataset: str) -> plt.Figure:
+    """Fig. 6 style: one panel per metric, a bar per method (mean over runs) with the
+    95 % CI as error bar and the value printed in the bar."""
+    data = summary[summary.dataset == dataset]
+    ncols = 3
+    nrows = (len(metrics) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 2.9 * nrows), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, metric in zip(axes.flat, metrics):
+        rows = [data[(data.method == m) & (data.metric == metric)] for m in methods]
+        means = np.array([float(r["mean"].iloc[0]) if len(r) else np.nan for r in rows])
+        lows = np.array([float(r.ci95_low.iloc[0]) if len(r) else np.nan for r in rows])
+        highs = np.array([float(r.ci95_high.iloc[0]) if len(r) else np.nan for r in rows])
+        x = np.arange(len(methods))
+        err = np.vstack([means - lows, highs - means])
+        ax.bar(x, means, yerr=np.nan_to_num(err), capsize=3, color=[colours(i) for i in range(len(methods))])
+        finite = np.isfinite(lows) & np.isfinite(highs)
+        span = np.nanmax(highs[finite]) - np.nanmin(lows[finite]) if finite.any() else 0.0
+        if span > 1e-9 * max(1.0, float(np.nanmax(np.abs(means)))):
+            ax.set_ylim(np.nanmin(lows[finite]) - 0.6 * span, np.nanmax(highs[finite]) + 0.3 * span)
+        else:  # all equal (e.g. a saturated rate): show from zero
+            ax.set_ylim(0, max(1e-9, float(np.nanmax(means))) * 1.15)
+        for xi, m in zip(x, means):
+            if np.isfinite(m):
+                ax.text(
+                    xi, ax.get_ylim()[0], f"{m:.3f}", ha="center", va="bottom", fontsize=6.5, rotation=90, color="white"
+                )
+        ax.set_xticks(
+            x,
+            [method_label(m).replace(" (stand-in for +V-JEPA)", "\n(stand-in\nfor +V-JEPA)") for m in methods],
+            rotation=35,
+            ha="right",
+            fontsize=6.5,
+        )
+        ax.set_title(metric_info(metric).heading, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.axis("off")
+    runs = int(data.n_runs.max()) if len(data) else 0
+    fig.suptitle(f"Evaluation on {dataset}: mean of {runs} runs (one per seed) with 95% CI", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_vcd_by_frame(per_frame: pd.DataFrame, methods: Sequence[str], which: str = "") -> plt.Figure:
+    """Unweighted VCD of frame i to frame 1 against i, one line per method (95 % CI over videos)."""
+    import seaborn as sns
+
+    data = per_frame[per_frame.method.isin(methods)].copy()
+    data["method"] = data.method.map(method_label)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    sns.lineplot(data=data, x="frame", y="vcd_unweighted", hue="method", errorbar=("ci", 95), marker="o", ms=4, ax=ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("frame index i")
+    ax.set_ylabel("VCD to frame 1 (unweighted)")
+    ax.set_title(
+        "Drift over the frames, per method (mean, 95% CI over videos" + (f"; {which})" if which else ")"), fontsize=10
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def frame_strips_by_method(
+    layout: Any, methods: Sequence[str], dataset: str, per_video: pd.DataFrame, images: Sequence[str] | int, seed: int
+) -> plt.Figure:
+    """Fig. 14 style: for the same image and seed, the conditioning image and the frames
+    of each method's video (read back from the MP4s of the layout). ``images``: image
+    ids to show (those present in the dataset), or a count of the first ones."""
+    from .frames import load_image, to_tensor, video_to_tensor
+    from .video_io import VideoReadError, read_video
+
+    rows = []
+    data = per_video[per_video.dataset == dataset]
+    if isinstance(images, int):
+        prompts = list(dict.fromkeys(data.prompt))[:images]
+    else:
+        prompts = (
+            list(dict.fromkeys(data[data.image_id.isin(list(images))].prompt)) or list(dict.fromkeys(data.prompt))[:2]
+        )
+    for prompt in prompts:
+        cond = to_tensor(load_image(layout.conditioning_image(methods[0], dataset, prompt)))
+        for k, method in enumerate(methods):
+            try:
+                frames = read_video(layout.video_file(method, dataset, prompt, seed))
+            except VideoReadError:
+                continue
+            short = prompt if len(prompt) < 28 else prompt[:25] + "..."
+            label = f"{method_label(method)}\n{short}" if k == 0 else method_label(method)
+            rows.append((label, cond if k == 0 else None, video_to_tensor(frames)))
+    return plot_frame_strips(rows, title=f"Same image and seed ({seed}) across methods ({dataset})")

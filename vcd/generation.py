@@ -1,0 +1,80 @@
+"""Generating a method's evaluation videos (Sec. 4.1: five seeds per image and prompt).
+
+Videos are written as H.264 MP4 with VBench's naming ``{prompt}-{seed}.mp4`` into the
+layout's ``results/videos/<method>/<dataset>/``, next to the conditioning images they
+were made from. A folder records the fingerprint of what made its videos (model, LoRA,
+settings): a re-run reuses the complete videos of a matching folder and regenerates
+everything in a stale one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .data import Item
+from .files import atomic_path, write_json
+from .frames import load_image, to_uint8
+from .layout import Layout
+from .settings import SamplingConfig
+
+__all__ = ["check_unique_prompts", "generate_method_videos"]
+
+
+def check_unique_prompts(items: Sequence[Item]) -> None:
+    """VBench's naming identifies a video by its prompt: prompts must be unique per dataset."""
+    prompts = [it.caption for it in items]
+    duplicates = sorted({p for p in prompts if prompts.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"VBench's naming needs unique prompts per dataset; duplicated: {duplicates[:3]}")
+
+
+def generate_method_videos(
+    pipe,
+    items: Sequence[Item],
+    seeds: Sequence[int],
+    layout: Layout,
+    method: str,
+    dataset: str,
+    sampling: SamplingConfig,
+    fps: int,
+    fingerprint: str,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Generate one video per (item, seed) of ``method`` on ``dataset``, plus each
+    item's conditioning image. Videos already written and complete (right frame count
+    and size) are skipped, so an interrupted run picks up where it stopped -- but only
+    if ``fingerprint`` (a digest of everything that shapes the videos) matches the one
+    recorded with them; otherwise the folder's videos are stale and deleted first.
+    Returns the counts of generated and skipped videos."""
+    from .sampling import generate_video
+    from .video_io import video_is_complete, write_video
+
+    check_unique_prompts(items)
+    out_dir, stamp = layout.method_videos(method, dataset), layout.generation_stamp(method, dataset)
+    if out_dir.exists() and (not stamp.is_file() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint):
+        shutil.rmtree(out_dir)
+    write_json(stamp, {"fingerprint": fingerprint})
+    size = (sampling.width, sampling.height)
+    counts = {"generated": 0, "skipped": 0}
+    for item in tqdm(items, desc=f"generating {method}/{dataset}", disable=not progress):
+        image = load_image(item.image)
+        with atomic_path(layout.conditioning_image(method, dataset, item.caption)) as tmp:
+            Image.fromarray(image).save(tmp)
+        todo = [
+            s
+            for s in seeds
+            if not video_is_complete(layout.video_file(method, dataset, item.caption, s), sampling.num_frames, size)
+        ]
+        counts["skipped"] += len(seeds) - len(todo)
+        if not todo:
+            continue
+        videos = generate_video(pipe, [image] * len(todo), [item.caption] * len(todo), todo, sampling)
+        for seed, frames in zip(todo, videos, strict=True):
+            write_video(layout.video_file(method, dataset, item.caption, seed), to_uint8(frames), fps=fps)
+            counts["generated"] += 1
+    return counts

@@ -1,0 +1,424 @@
+"""The file layout of the project: the one place that names a path.
+
+Every file the pipeline reads or writes is named here, relative to the repository
+root; the package and the notebooks ask a :class:`Layout` for paths and never spell
+one out. ``dvc.yaml`` names the same paths (it must: DVC tracks them), and a test
+checks that every path it names is one this module produces.
+
+Also here: the video file names VBench expects, ``{prompt}-{seed}.mp4``
+(VBench's "standard mode"; :func:`video_name`), and their inverse.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "Layout",
+    "RunFiles",
+    "MethodResults",
+    "StageResults",
+    "video_name",
+    "conditioning_name",
+    "split_video_name",
+    "find_repo_root",
+    "DATA_README",
+]
+
+#: Where the datasets' download instructions are (quoted in error messages), relative to the root.
+DATA_README = "data/README.md"
+
+
+def find_repo_root(start: str | Path | None = None) -> Path:
+    """The folder holding ``params.yaml`` and ``dvc.yaml`` at or above ``start`` (cwd).
+
+    Notebooks run the same from JupyterLab (cwd = notebooks/) and from papermill in
+    the DVC pipeline (cwd = repository root).
+    """
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params.yaml").is_file() and (folder / "dvc.yaml").is_file():
+            return folder
+    raise FileNotFoundError(f"no params.yaml + dvc.yaml found at or above {here}")
+
+
+# ---------------------------------------------------------------------------- video names
+def video_name(prompt: str, seed: int) -> str:
+    """VBench's file name of the video of ``prompt`` and ``seed``: ``{prompt}-{seed}.mp4``
+    (path separators replaced by ``_``)."""
+    return f"{conditioning_name(prompt)}-{int(seed)}.mp4"
+
+
+def conditioning_name(prompt: str) -> str:
+    """The file stem shared by a prompt's videos and its conditioning image."""
+    return prompt.replace("/", "_").replace("\\", "_")
+
+
+_VIDEO_NAME = re.compile(r"^(?P<prompt>.*)-(?P<seed>\d+)$")
+
+
+def split_video_name(path: str | Path) -> tuple[str, int]:
+    """``".../a cat, camera pans left-3.mp4"`` -> ``("a cat, camera pans left", 3)``."""
+    name = Path(str(path)).name
+    stem = name[: -len(Path(name).suffix)] if Path(name).suffix else name
+    match = _VIDEO_NAME.match(stem)
+    if not match:
+        raise ValueError(f"{path}: not a VBench video name '{{prompt}}-{{seed}}.mp4'")
+    return match.group("prompt"), int(match.group("seed"))
+
+
+# ---------------------------------------------------------------------------- folders
+@dataclass(frozen=True)
+class RunFiles:
+    """A fine-tuning run's folder ``runs/<name>/`` (the protocol is in :mod:`vcd.runs`)."""
+
+    dir: Path
+
+    @property
+    def info(self) -> Path:
+        """``run_info.json``: status (``complete`` only when finished), settings, provenance."""
+        return self.dir / "run_info.json"
+
+    @property
+    def metrics(self) -> Path:
+        """``metrics.json``: the run's comparable numbers (``dvc metrics show``)."""
+        return self.dir / "metrics.json"
+
+    @property
+    def lora(self) -> Path:
+        return self.dir / "lora.safetensors"
+
+    @property
+    def lora_config(self) -> Path:
+        return self.dir / "lora_config.json"
+
+    @property
+    def train_log(self) -> Path:
+        return self.dir / "train_log.csv"
+
+    @property
+    def val_log(self) -> Path:
+        return self.dir / "val_log.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.dir / "checkpoints"
+
+    def checkpoint(self, step: int) -> Path:
+        """The folder of the checkpoint after optimizer step ``step``."""
+        return self.checkpoints / f"step-{int(step):06d}"
+
+    def checkpoint_state(self, step: int) -> Path:
+        return self.checkpoint(step) / "state.pt"
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint's state file, or None."""
+        found = sorted(self.checkpoints.glob("step-*/state.pt"))
+        return found[-1] if found else None
+
+    @property
+    def curve(self) -> Path:
+        return self.dir / "training_curve.png"
+
+    @property
+    def notebook(self) -> Path:
+        return self.dir / "04_finetune.ipynb"
+
+
+@dataclass(frozen=True)
+class MethodResults:
+    """``results/eval/<method>/``: the scores of one method's evaluation videos."""
+
+    dir: Path
+
+    @property
+    def per_video(self) -> Path:
+        return self.dir / "per_video.csv"
+
+    @property
+    def per_frame(self) -> Path:
+        return self.dir / "per_frame.csv"
+
+    @property
+    def provenance(self) -> Path:
+        return self.dir / "provenance.json"
+
+
+@dataclass(frozen=True)
+class StageResults:
+    """A stage's results folder: its metrics, provenance, tables and figures by name."""
+
+    dir: Path
+
+    @property
+    def metrics(self) -> Path:
+        """The stage's comparable numbers (``dvc metrics show``)."""
+        return self.dir / "metrics.json"
+
+    @property
+    def provenance(self) -> Path:
+        """What produced the stage's results (code, params, weights)."""
+        return self.dir / "provenance.json"
+
+    def csv(self, name: str) -> Path:
+        """A table of the stage's data, ``<dir>/<name>.csv``."""
+        return self.dir / f"{name}.csv"
+
+    def figure(self, name: str) -> Path:
+        """A figure of the stage, ``<dir>/<name>.png``."""
+        return self.dir / f"{name}.png"
+
+    def folder(self, name: str) -> Path:
+        return self.dir / name
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path of the project, under the repository ``root``.
+
+    ``Layout.discover()`` finds the root from the working directory (notebooks run from
+    ``notebooks/`` in JupyterLab and from the root in the pipeline); tests build one
+    over a temporary folder.
+    """
+
+    root: Path
+
+    @classmethod
+    def discover(cls, start: str | Path | None = None) -> Layout:
+        return cls(find_repo_root(start))
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` relative to the root, as results record it (machine-independent)."""
+        # normalised, not resolved: a folder linked into the project is still "in" it
+        path, root = (Path(os.path.normpath(Path(p).absolute())) for p in (path, self.root))
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from ``params.yaml`` (relative to the root, or absolute)."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    # ------------------------------------------------------------------ inputs
+    @property
+    def params_file(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def dvc_file(self) -> Path:
+        return self.root / "dvc.yaml"
+
+    def profile(self, name: str) -> Path:
+        return self.root / "profiles" / f"{name}.yaml"
+
+    @property
+    def profiles(self) -> Path:
+        return self.root / "profiles"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def readme(self) -> Path:
+        return self.root / "README.md"
+
+    @property
+    def embedded_manifest(self) -> Path:
+        """The embedded mini-benchmark: real photographs shipped inside Python packages."""
+        return self.root / "data" / "embedded" / "manifest.json"
+
+    @property
+    def paper_results(self) -> Path:
+        """The numbers the paper reports (quoted, never computed)."""
+        return self.root / "data" / "paper" / "results.yaml"
+
+    @property
+    def data_readme(self) -> Path:
+        return self.root / DATA_README
+
+    @property
+    def package_dir(self) -> Path:
+        return self.root / "vcd"
+
+    @property
+    def source_paths(self) -> tuple[str, ...]:
+        """What shapes a result: the package, notebooks, settings and inputs, relative to
+        the root. Pipeline outputs (results/, runs/, dvc.lock, the README's synced tables)
+        are tracked by git too, but DVC deletes a stage's outputs before running it, so
+        counting them would mark every pipeline run as "dirty"."""
+        return (
+            "vcd",
+            "notebooks",
+            "scripts",
+            "data",
+            "profiles",
+            "params.yaml",
+            "dvc.yaml",
+            "pyproject.toml",
+            "constraints.txt",
+        )
+
+    # ------------------------------------------------------------------ data_split
+    def split_dir(self, dataset: str) -> Path:
+        return self.root / "data" / "splits" / dataset
+
+    def split_manifest(self, dataset: str, part: str) -> Path:
+        """``data/splits/<dataset>/{train,eval}.json``."""
+        if part not in ("train", "eval"):
+            raise ValueError(f"part must be 'train' or 'eval'; got {part!r}")
+        return self.split_dir(dataset) / f"{part}.json"
+
+    def split_report(self, dataset: str) -> Path:
+        """One row per input file and what happened to it."""
+        return self.split_dir(dataset) / "report.csv"
+
+    def split_images(self, dataset: str) -> Path:
+        return self.split_dir(dataset) / "images"
+
+    @property
+    def i2v_bench_frames(self) -> Path:
+        """First frames extracted from I2V-Bench's videos (a cache)."""
+        return self.root / "data" / "cache" / "i2v_bench_first_frames"
+
+    def i2v_bench_frame(self, video_stem: str) -> Path:
+        """The cached first frame of the I2V-Bench video ``<video_stem>.mp4`` (PNG)."""
+        return self.i2v_bench_frames / f"{video_stem}.png"
+
+    def i2v_bench_frame_error(self, video_stem: str) -> Path:
+        """Why that first frame could not be extracted (the image check reports it)."""
+        return self.i2v_bench_frames / f"{video_stem}.error.txt"
+
+    def prepared_image(self, dataset: str, name: str, index: int) -> Path:
+        """A conditioning image prepared at the generation size (``name`` made file-safe)."""
+        return self.split_images(dataset) / f"{name}-{int(index):05d}.png"
+
+    @property
+    def data_results(self) -> StageResults:
+        return StageResults(self.root / "results" / "data")
+
+    def split_figure(self, dataset: str) -> Path:
+        return self.data_results.figure(f"split_{dataset}")
+
+    # ------------------------------------------------------------------ vcd_sanity, pretrain_toy
+    @property
+    def sanity(self) -> StageResults:
+        return StageResults(self.root / "results" / "sanity")
+
+    @property
+    def base_model(self) -> Path:
+        """The toy base model (``save_pretrained`` folder), or a hub model's reference."""
+        return self.root / "models" / "base"
+
+    @property
+    def base_model_log(self) -> Path:
+        return self.base_model / "train_log.csv"
+
+    @property
+    def base_model_reference(self) -> Path:
+        """For a hub model: which one was used (nothing is trained)."""
+        return self.base_model / "reference.json"
+
+    @property
+    def pretrain(self) -> StageResults:
+        return StageResults(self.root / "results" / "pretrain")
+
+    # ------------------------------------------------------------------ finetune
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def run(self, name: str) -> RunFiles:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"not a run name: {name!r}")
+        return RunFiles(self.runs_dir / name)
+
+    # ------------------------------------------------------------------ evaluate
+    @property
+    def videos_dir(self) -> Path:
+        return self.root / "results" / "videos"
+
+    def method_videos(self, method: str, dataset: str) -> Path:
+        """``results/videos/<method>/<dataset>/``: ``{prompt}-{seed}.mp4`` (VBench naming)."""
+        return self.videos_dir / method / dataset
+
+    def video_file(self, method: str, dataset: str, prompt: str, seed: int) -> Path:
+        return self.method_videos(method, dataset) / video_name(prompt, seed)
+
+    def generation_stamp(self, method: str, dataset: str) -> Path:
+        """The fingerprint of what made a folder's videos (model, LoRA, settings)."""
+        return self.method_videos(method, dataset) / "generation.json"
+
+    def conditioning_dir(self, method: str, dataset: str) -> Path:
+        return self.method_videos(method, dataset) / "conditioning"
+
+    def conditioning_image(self, method: str, dataset: str, prompt: str) -> Path:
+        """The conditioning image a prompt's videos were generated from (PNG)."""
+        return self.conditioning_dir(method, dataset) / f"{conditioning_name(prompt)}.png"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / "results" / "eval"
+
+    def method_results(self, method: str) -> MethodResults:
+        return MethodResults(self.eval_dir / method)
+
+    @property
+    def official_dir(self) -> Path:
+        """Official VBench-I2V / VideoScore results (scripts/official/), native formats."""
+        return self.root / "results" / "official"
+
+    def vbench_results(self, method: str, dataset: str) -> Path:
+        return self.official_dir / "vbench" / f"{method}_{dataset}_eval_results.json"
+
+    def videoscore_results(self, method: str, dataset: str) -> Path:
+        return self.official_dir / "videoscore" / f"{method}_{dataset}.json"
+
+    # ------------------------------------------------------------------ report
+    @property
+    def report(self) -> StageResults:
+        """``results/``: the report's tables, figures, claims and their metrics."""
+        return StageResults(self.root / "results")
+
+    @property
+    def per_video_metrics(self) -> Path:
+        """Every method's per-video scores in one table (official columns merged)."""
+        return self.report.csv("per_video_metrics")
+
+    @property
+    def summary(self) -> Path:
+        """Mean over runs with 95 % intervals, per (method, dataset, metric)."""
+        return self.report.csv("summary")
+
+    @property
+    def claims(self) -> Path:
+        """The paper's claims and how each was tested (``report.metrics`` holds their numbers)."""
+        return self.report.dir / "claims.json"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.report.folder("tables")
+
+    def table(self, name: str) -> Path:
+        """The stem of a table; it is written as ``<stem>.md`` and ``<stem>.tex``."""
+        return self.tables_dir / name
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.report.folder("figures")
+
+    def figure(self, name: str) -> Path:
+        return self.figures_dir / f"{name}.png"
+
+    # ------------------------------------------------------------------ executed notebooks
+    def executed_notebook(self, notebook: str) -> Path:
+        """Where the pipeline keeps the executed copy of ``notebooks/<notebook>.ipynb``."""
+        return self.root / "results" / "notebooks" / f"{notebook}.ipynb"
+
+    def notebook(self, name: str) -> Path:
+        return self.notebooks / f"{name}.ipynb"
