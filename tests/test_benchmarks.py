@@ -50,12 +50,12 @@ def test_claims_by_code_version_table_matches_the_stored_runs():
     import json
 
     bench = _load("claims_by_code_version")
-    versions = ["fc07ceb", "c8c70cd", "71b1467", "4ee71de"]
+    versions = ["fc07ceb", "c8c70cd", "71b1467", "4ee71de", "51cb636"]
     text = bench.table(versions)
     assert text == (REPO / "benchmarks" / "results" / "claims_by_code_version.md").read_text(encoding="utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| C")]
     stored = {v: json.loads((bench.FOLDER / f"{v}.json").read_text()) for v in versions}
-    assert len(rows) == len(stored["4ee71de"])
+    assert len(rows) == len(stored["51cb636"])
     for row, claims in zip(rows, zip(*stored.values())):
         held = sum(c["reproduced"] for c in claims)
         assert row.endswith(f"| {held} / {len(versions)} |") and row.startswith(f"| {claims[0]['id']} |")
