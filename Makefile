@@ -22,6 +22,8 @@ setup: $(STAMP)
 # Run the DVC pipeline. PROFILE=paper first merges profiles/paper.yaml into params.yaml.
 repro: setup
 	@if [ "$(PROFILE)" != "default" ]; then $(PY) -m vcd.config apply-profile $(PROFILE); fi
+	@# every setting checked before DVC puts any of them on a command line
+	$(PY) -m vcd.config check
 	source $(VENV)/bin/activate && dvc repro
 
 # The linter first (seconds), then the test suite.

@@ -81,7 +81,7 @@ for name in data.datasets:
 # The counts per dataset (`dvc metrics show`); what produced them goes to its own file.
 
 # %%
-counts = ["items", "files_ok", "files_converted", "files_rejected", "train", "eval"]
+counts = ["items", "files_ok", "files_converted", "files_rejected", "train", "eval", "train_rejected", "eval_rejected"]
 write_json(layout.data_results.metrics, {name: {k: int(row[k]) for k in counts} for name, row in summary.iterrows()})
 write_json(layout.data_results.provenance, record(settings, layout.root))
 summary[counts]

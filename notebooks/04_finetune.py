@@ -30,6 +30,7 @@
 # %% tags=["parameters"]
 params_file = None  # None: the repository's params.yaml
 reward = "vcd"
+overwrite = False  # True: replace a finished run of other settings in runs/<reward>/ (never done silently)
 
 # %%
 import matplotlib.pyplot as plt
@@ -60,7 +61,7 @@ print(
 # ## Train (resumes from the last checkpoint of an interrupted run with the same settings)
 
 # %%
-info = run_finetune(settings, layout, reward, run, train_items)
+info = run_finetune(settings, layout, reward, run, train_items, overwrite=overwrite)
 {k: v for k, v in info.items() if k not in ("provenance", "lora_targets")}
 
 # %% [markdown]

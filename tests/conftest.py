@@ -61,6 +61,7 @@ def tiny_params() -> dict:
     params["model"].update(num_inference_steps=3, max_sequence_length=8)
     params["video"].update(width=32, height=32, num_frames=5)
     params["vcd"].update(num_projections=4)
+    params["pretrain"]["vae"].update(clip_frames=5, crop=[16, 16])  # fits the 32 x 32, 5-frame videos
     params["finetune"].update(
         steps=4,
         batch_size=1,

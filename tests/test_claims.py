@@ -83,8 +83,9 @@ def test_exclusions_are_counted_where_the_claim_is_stated():
         np.nan,
     ]
     claim = next(c for c in evaluate_claims(per_video, ["base", "vcd"], ["d"], None) if c["id"] == "C1a")
-    assert claim["n_excluded"] == [5, 0] and claim["n_videos"] == [10, 15]  # [first (vcd), second (base)]
-    assert claim["note"] == "excluded videos: 5 of vcd, 0 of base"
+    # both sides compared on the videos usable for both: base loses the same 5 (image, seed) pairs
+    assert claim["n_videos"] == [10, 10] and claim["n_excluded"] == [5, 5]  # [first (vcd), second (base)]
+    assert claim["note"] == "compared on the 10 videos usable for both; left out: 5 of vcd, 5 of base"
 
 
 def test_claims_metrics_hold_only_comparable_numbers():

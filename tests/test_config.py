@@ -79,3 +79,26 @@ def test_paper_profile_follows_section_4_1(tmp_path):
     assert (ft.lr, ft.backprop_steps, ft.lora.rank) == (2e-4, 1, 16)
     assert ft.gradient_checkpointing is True
     assert settings.methods.baseline == "vjepa"
+
+
+def test_check_rejects_a_reward_with_shell_syntax_before_any_command_runs(tmp_path, monkeypatch, capsys):
+    """`make repro` runs `python -m vcd.config check` before DVC interpolates the rewards."""
+    from vcd.config import _main
+
+    layout = _project(tmp_path, "paper")
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.chdir(tmp_path)
+    assert _main(["check"]) == 0
+    params = load_params(layout.params_file)
+    params["methods"]["rewards"] = ["vcd; touch pwned"]
+    params["methods"]["baseline"] = None
+    layout.params_file.write_text(yaml.safe_dump(params))
+    assert _main(["check"]) == 2
+    assert "unknown reward(s) ['vcd; touch pwned']" in capsys.readouterr().err
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_repro_checks_the_settings_before_dvc_and_dvc_quotes_the_reward():
+    recipe = (REPO / "Makefile").read_text().split("\nrepro:")[1].split("\n\n")[0]
+    assert recipe.index("vcd.config check") < recipe.index("dvc repro")
+    assert "-p reward '${item.reward}'" in (REPO / "dvc.yaml").read_text()

@@ -136,7 +136,7 @@ def test_split_is_seeded_disjoint_and_order_independent():
     assert [it.id for it in other[0]] != [it.id for it in train]
     rest = split_items(items, 5, None, seed=3)[1]
     assert len(rest) == 15
-    with pytest.raises(ValueError, match="cannot split 20 usable items"):
+    with pytest.raises(ValueError, match="cannot split 20 items"):
         split_items(items, 15, 10, seed=0)
 
 
@@ -149,7 +149,9 @@ def test_build_split_reports_every_file(tmp_path, broken_images, tiny_params):
     summary = build_split("embedded", data, layout, VideoSpec(56, 40, 9, 8), progress=False)
     assert summary["files"] == len(broken_images)
     assert summary["files_rejected"] == 5 and summary["usable_items"] == 6
-    assert summary["train"] == 2 and summary["eval"] == 3 and summary["unused"] == 1
+    # the split is made over every listed item; unusable ones then leave their part (counted)
+    assert summary["train"] + summary["train_rejected"] == 2 and summary["eval"] + summary["eval_rejected"] == 3
+    assert summary["train_rejected"] + summary["eval_rejected"] <= summary["files_rejected"]
     with layout.split_report("embedded").open() as handle:
         rows = {row["id"]: row for row in csv.DictReader(handle)}
     assert set(rows) == set(broken_images)
@@ -246,3 +248,54 @@ def test_missing_dataset_paths_say_how_to_get_them(loader, kwargs, needle):
     with pytest.raises(DatasetNotFoundError) as info:
         loader(**kwargs)
     assert needle in str(info.value) and "data/README.md" in str(info.value)
+
+
+def _split_project(tmp_path: Path, records: list[dict], tiny_params, n_train: int = 2, n_eval: int | None = None):
+    layout = Layout(tmp_path / "project")
+    layout.embedded_manifest.parent.mkdir(parents=True, exist_ok=True)
+    layout.embedded_manifest.write_text(json.dumps({"dataset": "mine", "items": records}))
+    data = settings_of(tiny_params, **{"data.embedded": {"n_train": n_train, "n_eval": n_eval}}).data
+    return layout, data
+
+
+@pytest.mark.parametrize(
+    "captions, match",
+    [
+        (["a cat / dog", "a cat _ dog"], "same file names as those of"),
+        (["x" * 250, "fine"], "would exceed 255 bytes"),
+        # a blank caption: rejected as the manifest is read
+        (["   ", "fine"], r"lacks required field\(s\) \[.caption.\]"),
+        (["two\nlines", "fine"], "control character"),
+        ([" padded", "fine"], "starts or ends with a space"),
+    ],
+)
+def test_prompts_that_cannot_name_vbench_videos_fail_at_split_time(tmp_path, tiny_params, captions, match):
+    records = []
+    for k, caption in enumerate(captions):
+        Image.fromarray(_photo(seed=k)).save(tmp_path / f"im{k}.png")
+        records.append({"id": f"im{k}", "image": str(tmp_path / f"im{k}.png"), "caption": caption})
+    layout, data = _split_project(tmp_path, records, tiny_params, n_train=0)
+    with pytest.raises(ValueError, match=match):
+        build_split("embedded", data, layout, VideoSpec(56, 40, 9, 8), progress=False)
+
+
+def test_an_unreadable_file_does_not_move_other_items_between_train_and_eval(tmp_path, tiny_params):
+    records = []
+    for k in range(12):
+        Image.fromarray(_photo(seed=k)).save(tmp_path / f"im{k:02d}.png")
+        records.append({"id": f"im{k:02d}", "image": str(tmp_path / f"im{k:02d}.png"), "caption": f"photo {k}"})
+    layout, data = _split_project(tmp_path, records, tiny_params, n_train=4, n_eval=6)
+    build_split("embedded", data, layout, VideoSpec(56, 40, 9, 8), progress=False)
+    before = {part: {it.id for it in read_split(layout, "embedded", part)} for part in ("train", "eval")}
+    victim = sorted(before["train"])[0]
+    (tmp_path / f"{victim}.png").write_bytes(b"")  # one file becomes unreadable
+    summary = build_split("embedded", data, layout, VideoSpec(56, 40, 9, 8), progress=False)
+    after = {part: {it.id for it in read_split(layout, "embedded", part)} for part in ("train", "eval")}
+    assert after["train"] == before["train"] - {victim} and after["eval"] == before["eval"]
+    assert summary["train_rejected"] == 1 and summary["train"] == 3 and summary["eval_rejected"] == 0
+
+
+def test_a_manifest_item_with_a_blank_caption_is_an_error(tmp_path):
+    (tmp_path / "m.json").write_text(json.dumps({"items": [{"id": "a", "image": "x.png", "caption": "   "}]}))
+    with pytest.raises(ValueError, match=r"lacks required field\(s\) \['caption'\]"):
+        load_manifest(tmp_path / "m.json")

@@ -107,3 +107,31 @@ def test_imagenet_weights_offline_error_names_the_cache(monkeypatch):
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     with pytest.raises(RuntimeError, match="vgg19-dcbb9e9d.pth"):
         load_vgg19_state_dict("imagenet")
+
+
+def test_offline_imagenet_weights_come_from_the_cache_only(monkeypatch, tmp_path):
+    """runtime.offline: torch.hub is never asked to download (it would reach the network)."""
+
+    def network(*args, **kwargs):
+        raise AssertionError("torch.hub tried the network although runtime.offline is set")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", network)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("VCD_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="runtime.offline forbids downloading them"):
+        load_vgg19_state_dict("imagenet")
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "checkpoints" / "vgg19-dcbb9e9d.pth")
+    with pytest.raises(RuntimeError, match="is not torchvision's VGG19 file"):
+        load_vgg19_state_dict("imagenet")
+
+
+def test_set_offline_sets_the_package_switch(monkeypatch):
+    from vcd.config import set_offline
+    from vcd.encoders import offline_requested
+
+    monkeypatch.delenv("VCD_OFFLINE", raising=False)
+    set_offline(True)
+    assert offline_requested()
+    set_offline(False)
+    assert not offline_requested()

@@ -85,6 +85,7 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
                 p.normal_(std=0.05)
     run = layout.run("r")
     save_lora(pipe.transformer, run, lora)
+    run.dir.mkdir(parents=True)
     run.info.write_text(json.dumps({"status": "running"}))
     with pytest.raises(FileNotFoundError, match="not a finished fine-tuning run"):
         evaluate_method(settings, layout, "r", None, progress=False)
@@ -96,7 +97,7 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
     assert tuned["generated"] == 4
     per_video = pd.read_csv(layout.method_results("r").per_video)
     assert len(per_video) == 4 and set(per_video.method) == {"r"} and (per_video.status == "ok").all()
-    assert json.loads(layout.method_results("r").provenance.read_text())["weights"]["lora_sha256"]
+    assert json.loads(layout.method_results("r").provenance.read_text())["weights"]["lora_content_sha256"]
     base_videos = pd.read_csv(layout.method_results("base").per_video)
     assert not np.allclose(
         per_video.temporal_flickering, base_videos.temporal_flickering
@@ -114,3 +115,21 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
     assert evaluate_method(settings, layout, "r", None, progress=False)["generated"] == 4  # another LoRA: regenerated
     collected, missing = collect_per_video(layout, ["base", "r", "never_ran"], ["embedded"])
     assert len(collected) == 8 and missing == ["never_ran"]
+
+
+def test_videos_are_reused_when_only_the_adapter_file_header_changes(tiny_params, tiny_layout, tiny_items):
+    """The fingerprint is the weights' content: a re-run that trains the same weights reuses the videos."""
+    from vcd.models import add_lora, load_pipeline, save_lora
+
+    layout = tiny_layout
+    write_manifest(layout.split_manifest("embedded", "eval"), "embedded", tiny_items[:1])
+    settings = settings_of(tiny_params, **{"evaluation.seeds": [0], "evaluation.vcd_seeds": [0]})
+    pipe = load_pipeline(settings.model, layout, "cpu")
+    add_lora(pipe.transformer, settings.finetune.lora)
+    run = layout.run("r")
+    save_lora(pipe.transformer, run, settings.finetune.lora, metadata={"steps": 1})
+    run.dir.mkdir(parents=True)
+    run.info.write_text(json.dumps({"status": "complete"}))
+    assert evaluate_method(settings, layout, "r", None, progress=False)["generated"] == 1
+    save_lora(pipe.transformer, run, settings.finetune.lora, metadata={"steps": 2, "reward": "vcd"})
+    assert evaluate_method(settings, layout, "r", None, progress=False)["skipped"] == 1

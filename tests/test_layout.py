@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ def test_vbench_names_round_trip():
 def test_paths_live_under_the_root_and_are_recorded_relative_to_it(tmp_path):
     layout = Layout(tmp_path)
     assert layout.video_file("vcd", "embedded", "a cup", 2) == tmp_path / "results/videos/vcd/embedded/a cup-2.mp4"
-    assert layout.relative(layout.run("vcd").lora) == "runs/vcd/lora.safetensors"
+    assert (
+        layout.relative(layout.run("vcd").lora) == "models/lora/vcd/lora.safetensors"
+    )  # the adapter apart from the run log
     assert layout.relative("/elsewhere/file.txt") == "/elsewhere/file.txt"
     assert layout.resolve("data/external/x") == tmp_path / "data/external/x" and layout.resolve("/abs") == Path("/abs")
     assert layout.run("vcd").checkpoint(7).name == "step-000007"
@@ -48,6 +51,7 @@ def _layout_paths(layout: Layout, methods, datasets) -> set[str]:
         layout.paper_results,
         layout.base_model,
         layout.runs_dir,
+        layout.adapters_dir,
         layout.videos_dir,
         layout.eval_dir,
         layout.per_video_metrics,
@@ -77,6 +81,7 @@ def _layout_paths(layout: Layout, methods, datasets) -> set[str]:
     for method in methods:
         run = layout.run(method)
         paths += [
+            run.adapter,
             run.checkpoints,
             run.lora,
             run.lora_config,
@@ -106,7 +111,7 @@ def test_every_path_dvc_yaml_names_is_a_layout_path():
                 if path.startswith("vcd/"):
                     continue  # the package's modules (checked by tests/test_architecture.py)
                 named += [path.replace("${item.reward}", r) for r in settings.methods.rewards] if rewards else [path]
-        for word in stage["cmd"].split():
+        for word in shlex.split(stage["cmd"]):
             if "/" in word:
                 named += [word.replace("${item.reward}", r) for r in settings.methods.rewards]
     unknown = sorted({p for p in named if p not in known})

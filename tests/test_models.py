@@ -157,3 +157,52 @@ def test_lora_targets_save_and_load(tiny_settings, tiny_layout):
     assert not torch.allclose(d, a, atol=1e-3)  # and the adapter does change the base model
     with pytest.raises(FileNotFoundError, match="no LoRA weights"):
         load_lora(fresh.transformer, tiny_layout.run("none"))
+
+
+def test_same_tensors_give_the_same_file_in_every_process(tmp_path):
+    """safetensors writes several metadata keys in a random order; the LoRA file must not."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+
+        import peft.utils
+        import torch
+
+        from vcd.layout import Layout
+        from vcd.models import save_lora
+        from vcd.settings import LoraSettings
+
+        weights = {"x.lora_A.weight": torch.ones(2, 2), "x.lora_B.weight": torch.zeros(2, 2)}
+        peft.utils.get_peft_model_state_dict = lambda module: weights
+        run = Layout(Path(sys.argv[1])).run("r")
+        meta = {"reward": "vcd", "steps": 20, "base_model": "models/base", "z": 1}
+        save_lora(torch.nn.Module(), run, LoraSettings(2, 2.0, 0.0, ("to_q",)), metadata=meta)
+    """)
+    files = []
+    for k in range(4):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(k))], check=True)
+        files.append((tmp_path / str(k) / "models/lora/r/lora.safetensors").read_bytes())
+    assert len(set(files)) == 1
+
+
+def test_the_lora_digest_is_the_weights_content(tmp_path):
+    from safetensors.torch import save_file
+
+    from vcd.models import lora_digest
+
+    run = Layout(tmp_path).run("r")
+    run.adapter.mkdir(parents=True)
+    save_file(
+        {"a.lora_A.weight": torch.ones(2, 2), "a.lora_B.weight": torch.zeros(2, 2)}, str(run.lora), metadata={"x": "1"}
+    )
+    first = lora_digest(run)
+    save_file(
+        {"a.lora_A.weight": torch.ones(2, 2), "a.lora_B.weight": torch.zeros(2, 2)}, str(run.lora), metadata={"y": "2"}
+    )
+    assert lora_digest(run) == first  # other header, same weights
+    save_file({"a.lora_A.weight": torch.ones(2, 2), "a.lora_B.weight": torch.full((2, 2), 1e-6)}, str(run.lora))
+    assert lora_digest(run) != first

@@ -135,7 +135,7 @@ def test_base_model_and_finetuning_runs(pipeline):
             "loss_first_quarter",
             "val_vcd_last",
         }
-        assert (work / f"runs/{reward}/lora.safetensors").is_file()
+        assert (work / f"models/lora/{reward}/lora.safetensors").is_file()
         log = (work / f"runs/{reward}/train_log.csv").read_text().splitlines()
         assert log[0].startswith("step,loss,") and len(log) == 3
 

@@ -119,3 +119,40 @@ def test_a_missing_key_is_named():
 def test_the_source_file_is_named_in_the_message():
     with pytest.raises(SettingsError, match="^my.yaml: "):
         Settings.from_mapping({**RAW, "extra": 1}, "my.yaml")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"evaluation.seeds": [0, -1]}, r"evaluation.seeds must be in \[0, 2\*\*63\)"),
+        ({"data.split_seed": -3}, "data.split_seed must be in"),
+        ({"pretrain.vae.crop": [50, 48]}, "pretrain.vae.crop .* multiples of the VAE's spatial compression 4"),
+        ({"pretrain.vae.crop": [96, 48]}, "must fit in the 112x80 videos"),
+        ({"pretrain.vae.clip_frames": 8}, "clip_frames must be at most video.num_frames = 9 and 1 \\+ a multiple"),
+        ({"finetune.lora.dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"model.guidance_scale": 0.5}, "guidance_scale must be >= 1"),
+        ({"finetune.mixed_precision": "fp8"}, "mixed_precision must be one of"),
+    ],
+)
+def test_every_setting_has_a_valid_range(change, match):
+    with pytest.raises(SettingsError, match=match):
+        settings_of(copy.deepcopy(RAW), **change)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"methods.rewards": []}, "rewards must name at least one reward"),
+        ({"report.table_metrics": []}, "table_metrics must name at least one metric"),
+    ],
+)
+def test_empty_lists_that_would_leave_a_stage_without_work_are_rejected(change, match):
+    with pytest.raises(SettingsError, match=match):
+        settings_of(copy.deepcopy(RAW), **change)
+
+
+def test_a_yaml_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("video:\n  width: [112\n")
+    with pytest.raises(SettingsError, match="params.yaml is not valid YAML"):
+        Settings.load(path)

@@ -157,3 +157,44 @@ def test_unwritable_output_folder_is_detected(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(PermissionError, match="cannot write the run folder"):
         validate_finetune("vcd", Layout(blocker).run("run"))
+
+
+def test_a_finished_run_is_never_replaced_unless_asked(tiny_params, tiny_settings, tiny_layout, tiny_items):
+    """A run of other settings that then fails must not have destroyed the finished run."""
+    from vcd.training import RunExistsError
+
+    run = tiny_layout.run("vcd")
+    run_finetune(tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False)
+    weights = run.lora.read_bytes()
+    other = settings_of(tiny_params, **{"finetune.lr": 5e-3})
+    with pytest.raises(RunExistsError, match="holds a finished run of other settings"):
+        run_finetune(other, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=1)
+    assert require_complete_run(run)["status"] == "complete" and run.lora.read_bytes() == weights
+    again = run_finetune(
+        tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False
+    )  # same settings: its own run
+    assert again["resumed_from_step"] == 4 and run.lora.read_bytes() == weights
+    with pytest.raises(FinetuneInterrupted):  # asked to replace it: it is
+        run_finetune(other, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=3, overwrite=True)
+    assert read_run_info(run)["status"] == "running"
+
+
+def test_a_checkpoint_cut_short_falls_back_and_checkpoints_load_without_pickle(
+    tiny_params, tiny_layout, tiny_items, monkeypatch
+):
+    settings = settings_of(tiny_params, **{"finetune.checkpoint_every": 1})  # keeps the last 2
+    run = tiny_layout.run("vcd")
+    with pytest.raises(FinetuneInterrupted):
+        run_finetune(settings, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=3)
+    newest, older = run.checkpoint_states()
+    assert (newest.parent.name, older.parent.name) == ("step-000003", "step-000002")
+    newest.write_bytes(newest.read_bytes()[:100])  # cut short (a bad disk, a copy killed half-way)
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(k.get("weights_only")) or real_load(*a, **k))
+    info = run_finetune(settings, tiny_layout, "vcd", run, tiny_items, progress=False)
+    assert info["resumed_from_step"] == 2 and info["status"] == "complete"  # the checkpoint before the damaged one
+    assert loads and all(loads)  # tensors, numbers and strings only: never unpickled code
+    for state in run.checkpoint_states():
+        state.write_bytes(b"")
+    assert run_finetune(settings, tiny_layout, "vcd", run, tiny_items, progress=False)["resumed_from_step"] == 0

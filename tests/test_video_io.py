@@ -65,3 +65,23 @@ def test_bad_frames_are_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match="even"):
         write_video(tmp_path / "v.mp4", np.zeros((2, 7, 8, 3), dtype=np.uint8))
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_a_failed_encode_leaves_nothing_under_the_name(tmp_path, monkeypatch):
+    """A full disk: the encoder 'succeeds' but writes an empty file; nothing may look done."""
+    import imageio_ffmpeg
+
+    from vcd.video_io import VideoWriteError
+
+    def broken(path, *args, **kwargs):
+        open(path, "wb").close()  # 0 bytes, as on a full disk
+        while True:
+            frame = yield
+            if frame is None:
+                continue
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", broken)
+    target = tmp_path / "v-0.mp4"
+    with pytest.raises(VideoWriteError, match="writing the video failed"):
+        write_video(target, np.zeros((3, 16, 16, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []

@@ -90,15 +90,29 @@ def _label(method: str) -> str:
     return method_label(method) + (" [stand-in]" if is_stand_in(method) else "")
 
 
+def _common_videos(data: pd.DataFrame, methods: Sequence[str], metric: str) -> pd.DataFrame:
+    """The rows of ``methods`` whose (image, seed) is usable for every one of them."""
+    usable = data[(data.status == "ok") & data[metric].notna() & data.method.isin(list(methods))]
+    keys = None
+    for method in methods:
+        own = set(zip(usable.image_id[usable.method == method], usable.seed[usable.method == method], strict=True))
+        keys = own if keys is None else keys & own
+    mask = [(i, s) in keys for i, s in zip(usable.image_id, usable.seed, strict=True)]
+    return usable[mask]
+
+
 def evaluate_claims(
     per_video: pd.DataFrame, methods: Sequence[str], datasets: Sequence[str], baseline: str | None
 ) -> list[dict[str, Any]]:
     """Test every claim on every dataset: a two-sided Welch t-test on per-run values.
 
+    Both sides are compared on the same videos: the (image, seed) pairs usable for
+    both methods, so a method that lost videos is not compared on an easier subset.
     Each result says whether it was ``tested``; one that was not (a method not in
     ``methods``, no baseline, no usable videos) carries the reason in ``note``, NaN
     statistics and ``reproduced: false``. ``n_runs`` and ``n_videos`` give the runs
-    and usable videos behind each side, ``n_excluded`` the videos excluded.
+    and videos behind each side, ``n_excluded`` the videos left out of each side (its
+    own excluded videos and those the other method lacks), and ``note`` says so.
     """
     out = []
     for dataset in datasets:
@@ -125,12 +139,12 @@ def evaluate_claims(
             missing = [m for m in (claim.first, second) if m is None or m not in methods]
             values = []
             if not missing and claim.metric in data:
-                runs = per_run_values(data, claim.metric)
+                pair = _common_videos(data, (claim.first, second), claim.metric)
+                runs = per_run_values(pair, claim.metric)
                 for k, method in enumerate((claim.first, second)):
-                    rows = data[data.method == method]
                     values.append(runs[runs.method == method]["value"].to_numpy())
-                    result["n_videos"][k] = int(((rows.status == "ok") & rows[claim.metric].notna()).sum())
-                    result["n_excluded"][k] = int((rows.status != "ok").sum())
+                    result["n_videos"][k] = int((pair.method == method).sum())
+                    result["n_excluded"][k] = int((data.method == method).sum()) - result["n_videos"][k]
             if missing:
                 result["note"] = (
                     "no baseline method (methods.baseline is null)"
@@ -154,8 +168,8 @@ def evaluate_claims(
             )
             if any(result["n_excluded"]):
                 result["note"] = (
-                    f"excluded videos: {result['n_excluded'][0]} of {claim.first}, "
-                    f"{result['n_excluded'][1]} of {second}"
+                    f"compared on the {result['n_videos'][0]} videos usable for both; left out: "
+                    f"{result['n_excluded'][0]} of {claim.first}, {result['n_excluded'][1]} of {second}"
                 )
             out.append(result)
     return out

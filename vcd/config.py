@@ -10,6 +10,7 @@ shows exactly what the profile switched.
 Command line::
 
     python -m vcd.config apply-profile paper     # what `make repro PROFILE=paper` runs
+    python -m vcd.config check                   # validate params.yaml (`make repro` runs it first)
     python -m vcd.config show data.embedded      # print a section
 """
 
@@ -27,7 +28,7 @@ import yaml
 
 from .files import atomic_path
 from .layout import Layout
-from .settings import Settings, load_params
+from .settings import Settings, SettingsError, load_params
 
 __all__ = [
     "load_params",
@@ -39,8 +40,9 @@ __all__ = [
     "OFFLINE_ENV",
 ]
 
-#: Environment switches that keep the Hugging Face libraries off the network.
-OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "DIFFUSERS_OFFLINE")
+#: Environment switches that keep the Hugging Face libraries, and this package's own
+#: downloads (torch.hub's VGG19 weights, vcd.encoders), off the network.
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "DIFFUSERS_OFFLINE", "VCD_OFFLINE")
 
 
 def get(params: Mapping[str, Any], dotted: str, default: Any = ...) -> Any:
@@ -129,7 +131,7 @@ def apply_profile(name: str, layout: Layout) -> list[str]:
 
 
 def set_offline(offline: bool | int) -> None:
-    """Set (or clear) the Hugging Face offline switches for this process and its children.
+    """Set (or clear) the offline switches (:data:`OFFLINE_ENV`) for this process and its children.
 
     They only take full effect when set before ``huggingface_hub`` is imported, which is
     why the pipeline also sets them in each stage's command (dvc.yaml).
@@ -146,6 +148,7 @@ def _main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     apply = sub.add_parser("apply-profile", help="merge profiles/<name>.yaml into params.yaml")
     apply.add_argument("name")
+    sub.add_parser("check", help="validate params.yaml against vcd.settings (exit 2 with the reason)")
     show = sub.add_parser("show", help="print a parameter (dotted name) or all")
     show.add_argument("key", nargs="?")
     args = parser.parse_args(argv)
@@ -155,6 +158,15 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"profile {args.name!r}: {len(changed)} parameter(s) changed in params.yaml")
         for key in changed:
             print(f"  {key}")
+        return 0
+    if args.command == "check":
+        # before `dvc repro` interpolates any value into a stage's command line
+        try:
+            Settings.load(layout.params_file)
+        except SettingsError as error:
+            print(f"{layout.params_file}: {error}", file=sys.stderr)
+            return 2
+        print(f"{layout.params_file}: ok")
         return 0
     params = load_params(layout.params_file)
     yaml.safe_dump(get(params, args.key) if args.key else params, sys.stdout, sort_keys=False)

@@ -57,6 +57,7 @@ __all__ = [
     "load_rgb",
     "prepare_image",
     "split_items",
+    "check_video_names",
     "load_embedded",
     "load_i2v_bench",
     "load_vbench_i2v",
@@ -92,7 +93,7 @@ class Item:
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any], dataset: str) -> Item:
-        missing = [k for k in ("id", "image", "caption") if not record.get(k)]
+        missing = [k for k in ("id", "image", "caption") if not str(record.get(k) or "").strip()]
         if missing:
             raise ValueError(f"manifest item {record!r} lacks required field(s) {missing}")
         known = {"id", "image", "caption", "source", "license", "extra", "dataset"}
@@ -280,7 +281,9 @@ def prepare_image(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
 def split_items(items: Sequence[Item], n_train: int, n_eval: int | None, seed: int) -> tuple[list[Item], list[Item]]:
     """Seeded random split (Sec. 4.1): ``n_train`` items for fine-tuning, ``n_eval`` for
     evaluation (``None`` = all the rest). Items are ordered by id first, so the split
-    does not depend on file-system listing order."""
+    does not depend on file-system listing order. :func:`build_split` splits every
+    *listed* item, readable or not, so an unreadable file never moves other items
+    between train and eval; it is then excluded from its part (and reported)."""
     ordered = sorted(items, key=lambda it: it.id)
     n_train = int(n_train)
     if n_train < 0 or (n_eval is not None and int(n_eval) < 0):
@@ -288,7 +291,7 @@ def split_items(items: Sequence[Item], n_train: int, n_eval: int | None, seed: i
     wanted = n_train + (len(ordered) - n_train if n_eval is None else int(n_eval))
     if wanted > len(ordered):
         raise ValueError(
-            f"cannot split {len(ordered)} usable items into {n_train} train + "
+            f"cannot split {len(ordered)} items into {n_train} train + "
             f"{n_eval} eval; lower the split sizes in params.yaml or add data"
         )
     order = np.random.default_rng(int(seed)).permutation(len(ordered))
@@ -523,7 +526,12 @@ def build_split(
             usable.append(item)
 
     options = data.options(name)
-    train, evaluation = split_items(usable, options.n_train, options.n_eval, data.split_seed)
+    # Membership is decided over every listed item (its identity), then unusable items
+    # leave their part: one unreadable file never reshuffles the others.
+    listed_train, listed_eval = split_items(items, options.n_train, options.n_eval, data.split_seed)
+    train = [it for it in listed_train if it.id in prepared_for]
+    evaluation = [it for it in listed_eval if it.id in prepared_for]
+    check_video_names(evaluation, name)
 
     def rewrite(part: Iterable[Item]) -> list[Item]:
         return [
@@ -556,8 +564,49 @@ def build_split(
         "usable_items": len(usable),
         "train": len(train),
         "eval": len(evaluation),
+        "train_rejected": len(listed_train) - len(train),
+        "eval_rejected": len(listed_eval) - len(evaluation),
         "unused": len(usable) - len(train) - len(evaluation),
     }
+
+
+def check_video_names(items: Sequence[Item], dataset: str, seeds_below: int = 100_000) -> None:
+    """The evaluation videos of ``items`` are files named by VBench's rule,
+    ``{prompt}-{seed}.mp4`` (:func:`vcd.layout.video_name`): every prompt must give a
+    valid file name (not empty, no control characters such as a newline, within the
+    255-byte limit of common file systems with any seed below ``seeds_below``) and a
+    name no other prompt of the dataset gives (``"a/b"`` and ``"a_b"`` collide).
+    Raises ``ValueError`` listing every offending item, at split time, before any work
+    depends on them."""
+    from .layout import conditioning_name, video_name
+
+    problems, by_name = [], {}
+    for it in items:
+        prompt = it.caption
+        if not prompt.strip():
+            problems.append(f"{it.id}: the prompt is empty or blank")
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in prompt):
+            problems.append(f"{it.id}: the prompt contains a control character (newline, tab, ...): {prompt!r}")
+        elif prompt != prompt.strip() or prompt.startswith("."):
+            problems.append(f"{it.id}: the prompt starts or ends with a space or starts with '.': {prompt!r}")
+        else:
+            name = video_name(prompt, seeds_below - 1)
+            longest = len(f".{name}.partial.mp4".encode())  # the temporary name a video is written under
+            if longest > 255:
+                problems.append(
+                    f"{it.id}: the prompt is {len(prompt.encode())} bytes; its video file names would exceed 255 bytes"
+                )
+        other = by_name.setdefault(conditioning_name(prompt), it)
+        if other is not it:
+            problems.append(
+                f"{it.id}: its videos would have the same file names as those of {other.id} "
+                f"({conditioning_name(prompt)!r}-<seed>.mp4)"
+            )
+    if problems:
+        raise ValueError(
+            f"{dataset}: {len(problems)} evaluation prompt(s) cannot name VBench video files "
+            f"'{{prompt}}-{{seed}}.mp4'; fix the captions: " + "; ".join(problems[:10])
+        )
 
 
 def read_split(layout: Layout, dataset: str, part: str) -> list[Item]:

@@ -28,6 +28,7 @@ __all__ = [
     "VGG19_IMAGENET_URL",
     "VGG19Features",
     "load_vgg19_state_dict",
+    "offline_requested",
 ]
 
 # torchvision's VGG19 configuration "E": channel counts, "M" = 2x2 max-pool.
@@ -78,6 +79,17 @@ def _build_features(depth: int) -> nn.Sequential:
     return nn.Sequential(*layers[:depth])
 
 
+#: torch.hub's file name carries the first hex digits of the file's SHA-256 (check_hash)
+_VGG19_HASH_PREFIX = "dcbb9e9d"
+
+
+def offline_requested() -> bool:
+    """Whether ``runtime.offline`` is set for this process (``vcd.config.set_offline``)."""
+    import os
+
+    return os.environ.get("VCD_OFFLINE", "") not in ("", "0")
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -95,18 +107,29 @@ def load_vgg19_state_dict(weights: str | Path) -> tuple[dict[str, torch.Tensor],
     Returns the state dict and a provenance record.
     """
     if isinstance(weights, str) and weights == "imagenet":
+        cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG19_IMAGENET_URL).name
+        missing = (
+            "encoder_weights='imagenet' needs torchvision's VGG19 weights "
+            f"({VGG19_IMAGENET_URL}); they are not cached at {cache} and {{why}}. Download the file once on "
+            "a machine with network access and put it there, or pass encoder_weights=<path to the .pth/.safetensors "
+            "file>."
+        )
+        if offline_requested():  # runtime.offline: only the local cache, never the network
+            if not cache.is_file():
+                raise RuntimeError(missing.format(why="runtime.offline forbids downloading them"))
+            if not _sha256(cache).startswith(_VGG19_HASH_PREFIX):
+                raise RuntimeError(
+                    f"{cache} is not torchvision's VGG19 file (its SHA-256 does not start with "
+                    f"{_VGG19_HASH_PREFIX}); delete it and download it again"
+                )
+            state = torch.load(str(cache), map_location="cpu", weights_only=True)
+            return state, {"encoder_weights": "imagenet", "source": VGG19_IMAGENET_URL}
         try:
             state = torch.hub.load_state_dict_from_url(
-                VGG19_IMAGENET_URL, map_location="cpu", progress=False, check_hash=True
+                VGG19_IMAGENET_URL, map_location="cpu", progress=False, check_hash=True, weights_only=True
             )
         except Exception as exc:  # network errors come in many types
-            cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG19_IMAGENET_URL).name
-            raise RuntimeError(
-                "encoder_weights='imagenet' needs torchvision's VGG19 weights "
-                f"({VGG19_IMAGENET_URL}); they are not cached at {cache} and could not be "
-                "downloaded. Download the file once on a machine with network access and put "
-                "it there, or pass encoder_weights=<path to the .pth/.safetensors file>."
-            ) from exc
+            raise RuntimeError(missing.format(why="could not be downloaded")) from exc
         return state, {"encoder_weights": "imagenet", "source": VGG19_IMAGENET_URL}
 
     path = Path(weights).expanduser()

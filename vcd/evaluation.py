@@ -145,9 +145,10 @@ def evaluate_method(
 
     from .data import read_split
     from .generation import generate_method_videos
-    from .models import load_lora, load_pipeline, model_provenance, sha256_of_files
+    from .models import load_lora, load_pipeline, lora_digest, model_provenance
     from .provenance import params_digest, record
     from .runs import require_complete_run
+    from .sampling import check_video_shape
 
     run = None if method == BASE else layout.run(method)
     if run is not None:
@@ -157,11 +158,13 @@ def evaluate_method(
     # A fresh pipeline per method: folding a LoRA in changes the weights in place, and
     # unmerging is not bit-exact, so reusing one would make results depend on method order.
     pipe = load_pipeline(settings.model, layout, device, offline=settings.runtime.offline)
+    sampling = settings.sampling
+    check_video_shape(pipe, sampling.num_frames, sampling.height, sampling.width)  # before any folder is touched
     if run is not None:
         load_lora(pipe.transformer, run, merge=True)  # sampling only: W + (alpha / r) B A
     pipe.transformer.eval()
     # Everything that shapes the videos; a re-run reuses finished videos only if it matches.
-    lora_sha = None if run is None else sha256_of_files([run.lora])
+    lora_sha = None if run is None else lora_digest(run)  # the weights' content, not the file's bytes
     shaping = {
         "model": settings.as_dict()["model"],
         "video": settings.as_dict()["video"],
@@ -211,7 +214,7 @@ def evaluate_method(
             settings,
             layout.root,
             base_model=base,
-            lora_sha256=lora_sha,
+            lora_content_sha256=lora_sha,
             videos_fingerprint=fingerprint,
             **({"encoder": metric.provenance()} if metric is not None else {}),
         ),

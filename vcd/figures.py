@@ -396,9 +396,13 @@ def frame_strips_by_method(
     if isinstance(images, int):
         prompts = list(dict.fromkeys(data.prompt))[:images]
     else:
-        prompts = (
-            list(dict.fromkeys(data[data.image_id.isin(list(images))].prompt)) or list(dict.fromkeys(data.prompt))[:2]
-        )
+        missing = [i for i in images if i not in set(data.image_id)]
+        if missing:  # never a silent substitute: the figure would show other images than asked
+            raise ValueError(
+                f"report.strip_images names {missing}, which are not evaluation items of {dataset} "
+                f"(they are {sorted(set(data.image_id))}); name some of those, or give a count"
+            )
+        prompts = list(dict.fromkeys(data[data.image_id.isin(list(images))].prompt))
     for prompt in prompts:
         cond = to_tensor(load_image(layout.conditioning_image(methods[0], dataset, prompt)))
         for k, method in enumerate(methods):

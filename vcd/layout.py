@@ -73,9 +73,16 @@ def split_video_name(path: str | Path) -> tuple[str, int]:
 # ---------------------------------------------------------------------------- folders
 @dataclass(frozen=True)
 class RunFiles:
-    """A fine-tuning run's folder ``runs/<name>/`` (the protocol is in :mod:`vcd.runs`)."""
+    """A fine-tuning run: its record ``runs/<name>/`` (logs, checkpoints, status; the
+    protocol is in :mod:`vcd.runs`) and its product, the adapter ``models/lora/<name>/``.
+
+    The adapter has a folder of its own so that what evaluation depends on is only the
+    weights: a re-run that trains the same weights changes the record's timings, not
+    the adapter's bytes, and leaves the evaluation as it is.
+    """
 
     dir: Path
+    adapter: Path
 
     @property
     def info(self) -> Path:
@@ -89,11 +96,12 @@ class RunFiles:
 
     @property
     def lora(self) -> Path:
-        return self.dir / "lora.safetensors"
+        """The LoRA weights (LoRA keys only, safetensors)."""
+        return self.adapter / "lora.safetensors"
 
     @property
     def lora_config(self) -> Path:
-        return self.dir / "lora_config.json"
+        return self.adapter / "lora_config.json"
 
     @property
     def train_log(self) -> Path:
@@ -114,10 +122,9 @@ class RunFiles:
     def checkpoint_state(self, step: int) -> Path:
         return self.checkpoint(step) / "state.pt"
 
-    def latest_checkpoint(self) -> Path | None:
-        """The newest checkpoint's state file, or None."""
-        found = sorted(self.checkpoints.glob("step-*/state.pt"))
-        return found[-1] if found else None
+    def checkpoint_states(self) -> list[Path]:
+        """The checkpoints' state files, newest first."""
+        return sorted(self.checkpoints.glob("step-*/state.pt"), reverse=True)
 
     @property
     def curve(self) -> Path:
@@ -336,7 +343,12 @@ class Layout:
     def run(self, name: str) -> RunFiles:
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"not a run name: {name!r}")
-        return RunFiles(self.runs_dir / name)
+        return RunFiles(self.runs_dir / name, self.adapters_dir / name)
+
+    @property
+    def adapters_dir(self) -> Path:
+        """``models/lora/``: the fine-tuned adapters, one folder per run."""
+        return self.root / "models" / "lora"
 
     # ------------------------------------------------------------------ evaluate
     @property

@@ -47,6 +47,7 @@ __all__ = [
     "lora_target_report",
     "save_lora",
     "load_lora",
+    "lora_digest",
     "sha256_of_files",
 ]
 
@@ -297,10 +298,29 @@ def save_lora(
     non_lora = [k for k in state if "lora_" not in k]
     if non_lora:
         raise RuntimeError(f"refusing to save non-LoRA weights {non_lora[:3]} as a LoRA file")
+    # safetensors writes its metadata mapping in an arbitrary key order (a hash map), so
+    # several keys would give different bytes for the same tensors: one JSON key instead.
+    header = {"vcd": json.dumps({k: str(v) for k, v in (metadata or {}).items()}, sort_keys=True)} if metadata else None
     with atomic_path(run.lora) as tmp:
-        save_file(state, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
+        save_file(state, str(tmp), metadata=header)
     write_text(run.lora_config, json.dumps(dataclasses.asdict(lora), indent=2) + "\n")
     return run.lora
+
+
+def lora_digest(run: RunFiles) -> str:
+    """SHA-256 of the adapter's content: tensor names, dtypes, shapes and values (not the
+    file's bytes), so evaluation reuses videos whenever the weights are the same."""
+    from safetensors import safe_open
+
+    if not run.lora.is_file():
+        raise FileNotFoundError(f"no LoRA weights at {run.lora}; run the finetune stage first")
+    digest = hashlib.sha256()
+    with safe_open(str(run.lora), framework="pt") as handle:
+        for name in sorted(handle.keys()):
+            tensor = handle.get_tensor(name).contiguous()
+            digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+            digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
 def load_lora(transformer: torch.nn.Module, run: RunFiles, merge: bool = False) -> None:

@@ -63,6 +63,17 @@ def _to_pixel_batch(images: Sequence[Image.Image], height: int, width: int, pipe
     return torch.cat([pipe.video_processor.preprocess(image, height=height, width=width) for image in images])
 
 
+def check_video_shape(pipe, num_frames: int, height: int, width: int) -> None:
+    """Whether ``pipe`` can generate videos of this shape (its VAE's compression and the
+    transformer's patches); raises ``ValueError`` saying what fits. Cheap: callers run it
+    before they touch any output."""
+    if num_frames < 2 or (num_frames - 1) % pipe.vae_scale_factor_temporal:
+        raise ValueError(f"num_frames - 1 must be divisible by {pipe.vae_scale_factor_temporal}; got {num_frames}")
+    multiple = pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size[1]
+    if height % multiple or width % multiple:
+        raise ValueError(f"height and width must be multiples of {multiple}; got {width}x{height}")
+
+
 @torch.no_grad()
 def encode_conditions(
     pipe,
@@ -81,11 +92,7 @@ def encode_conditions(
     device = pipe._execution_device
     if len(images) != len(prompts):
         raise ValueError(f"got {len(images)} images but {len(prompts)} prompts")
-    if (num_frames - 1) % pipe.vae_scale_factor_temporal:
-        raise ValueError(f"num_frames - 1 must be divisible by {pipe.vae_scale_factor_temporal}; got {num_frames}")
-    multiple = pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size[1]
-    if height % multiple or width % multiple:
-        raise ValueError(f"height and width must be multiples of {multiple}; got {width}x{height}")
+    check_video_shape(pipe, num_frames, height, width)
     do_cfg = guidance_scale > 1.0
     prompt_embeds, negative_embeds = pipe.encode_prompt(
         prompt=list(prompts),

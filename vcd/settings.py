@@ -595,6 +595,7 @@ class MethodSettings:
         from .methods import REWARD_NAMES
 
         # the names also reach dvc.yaml's command lines (finetune matrix): only known names pass
+        _require(bool(self.rewards), "rewards must name at least one reward (dvc.yaml's finetune matrix needs one)")
         unknown = [r for r in self.rewards if r not in REWARD_NAMES]
         _require(not unknown, f"rewards: unknown reward(s) {unknown}; expected some of {list(REWARD_NAMES)}")
         _require(len(set(self.rewards)) == len(self.rewards), f"rewards lists a reward twice: {list(self.rewards)}")
@@ -639,6 +640,7 @@ class ReportConfig:
     def __post_init__(self) -> None:
         from .columns import METRICS
 
+        _require(bool(self.table_metrics), "table_metrics must name at least one metric")
         unknown = [m for m in self.table_metrics if m not in METRICS]
         _require(not unknown, f"table_metrics: unknown metric(s) {unknown}; expected some of {list(METRICS)}")
         _require(
@@ -689,6 +691,34 @@ class Settings:
             f"finetune.backprop_steps (K) must be between 1 and model.num_inference_steps = "
             f"{self.model.num_inference_steps}; got {self.finetune.backprop_steps}",
         )
+        seeds = {
+            "data.split_seed": [self.data.split_seed],
+            "vcd.seed": [self.vcd.seed],
+            "pretrain.seed": [self.pretrain.seed],
+            "pretrain.check_seeds": list(self.pretrain.check_seeds),
+            "finetune.seed": [self.finetune.seed],
+            "evaluation.seeds": list(self.evaluation.seeds),
+        }
+        for key, values in seeds.items():  # random generators take seeds in [0, 2**63)
+            _require(all(0 <= v < 2**63 for v in values), f"{key} must be in [0, 2**63); got {values}")
+        if self.model.is_toy:  # the toy VAE's training clips must fit its compression and the videos
+            vae, clip = self.model.toy.vae, self.pretrain.vae
+            _require(
+                clip.clip_frames <= self.video.num_frames and (clip.clip_frames - 1) % vae.temporal_factor == 0,
+                f"pretrain.vae.clip_frames must be at most video.num_frames = {self.video.num_frames} and 1 + a "
+                f"multiple of the VAE's temporal compression {vae.temporal_factor}; got {clip.clip_frames}",
+            )
+            if clip.crop is not None:
+                height, width = clip.crop
+                _require(
+                    height <= self.video.height
+                    and width <= self.video.width
+                    and height % vae.spatial_factor == 0
+                    and width % vae.spatial_factor == 0,
+                    f"pretrain.vae.crop [height, width] must fit in the {self.video.width}x{self.video.height} "
+                    f"videos and be multiples of the VAE's spatial compression {vae.spatial_factor}; "
+                    f"got {list(clip.crop)}",
+                )
 
     @property
     def sampling(self) -> SamplingConfig:
@@ -731,8 +761,11 @@ def load_params(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"parameter file not found: {path}")
-    with path.open(encoding="utf-8") as handle:
-        params = yaml.safe_load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            params = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(params, dict):
         raise ValueError(f"{path} must hold a mapping of parameters")
     return params

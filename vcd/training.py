@@ -53,15 +53,19 @@ from .models import (
 )
 from .provenance import params_digest, record
 from .rewards import REWARDS, build_reward
-from .runs import mark_complete, mark_running
-from .sampling import decode_frames, encode_conditions, generate_video, sample_latents
+from .runs import COMPLETE, mark_complete, mark_running, read_run_info
+from .sampling import check_video_shape, decode_frames, encode_conditions, generate_video, sample_latents
 from .settings import Settings
 
-__all__ = ["FinetuneInterrupted", "validate_finetune", "run_finetune", "seeded_generator"]
+__all__ = ["FinetuneInterrupted", "RunExistsError", "validate_finetune", "run_finetune", "seeded_generator"]
 
 
 class FinetuneInterrupted(RuntimeError):
     """Raised by ``stop_after_steps`` to simulate a killed run (tests)."""
+
+
+class RunExistsError(FileExistsError):
+    """The run folder holds a finished run of other settings; it is kept unless asked."""
 
 
 def seeded_generator(seed: int, *keys: int) -> torch.Generator:
@@ -92,14 +96,14 @@ def validate_finetune(reward: str, run: RunFiles) -> None:
     (the settings checked their own types and ranges when they were built)."""
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; expected one of {list(REWARDS)}")
-    parent = run.dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        probe = parent / f".write-test-{os.getpid()}"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise PermissionError(f"cannot write the run folder under {parent}: {exc}") from exc
+    for parent in (run.dir.parent, run.adapter.parent):
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            probe = parent / f".write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise PermissionError(f"cannot write the run folder under {parent}: {exc}") from exc
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -125,10 +129,15 @@ def run_finetune(
     train_items: Sequence[Item],
     progress: bool = True,
     stop_after_steps: int | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Fine-tune the base model with ``reward_name`` into ``run``; resumable.
 
-    Returns the run info (``run_info.json``).
+    Everything is checked (settings, model, reward, LoRA targets, video shape, images)
+    before any output is touched. A folder holding a *finished* run of other settings
+    is never replaced unless ``overwrite`` is set (:class:`RunExistsError`); the DVC
+    pipeline removes a stage's outputs before re-running it (and keeps them in its
+    cache). Returns the run info (``run_info.json``).
     """
     from accelerate import Accelerator
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
@@ -139,6 +148,7 @@ def run_finetune(
     check_model_available(model_cfg, layout, offline)
     if not train_items:
         raise ValueError("no training items: the split's train set is empty")
+    existing = read_run_info(run)
 
     use_cuda = torch.cuda.is_available()
     accelerator = Accelerator(
@@ -148,18 +158,17 @@ def run_finetune(
     )
     device = accelerator.device
     pipe = load_pipeline(model_cfg, layout, device, offline)
+    check_video_shape(pipe, sampling.num_frames, sampling.height, sampling.width)
     reward = build_reward(reward_name, settings.rewards, settings.vcd, device, offline)
-    targets = lora_target_report(
-        pipe.transformer, ft.lora.target_modules
-    )  # add_lora raises if a target matches nothing
+    # how many layers each target matches; add_lora raises if one matches nothing
+    targets = lora_target_report(pipe.transformer, ft.lora.target_modules)
     torch.manual_seed(ft.seed)  # LoRA A is initialised from the global RNG: make it a function of the seed
     add_lora(pipe.transformer, ft.lora)
     if ft.gradient_checkpointing:
         pipe.transformer.enable_gradient_checkpointing()
     lora_params = [p for p in pipe.transformer.parameters() if p.requires_grad]
-    for (
-        p
-    ) in lora_params:  # trainable weights in float32 even when the model runs in bf16 (autocast handles the matmuls)
+    # trainable weights in float32 even when the model runs in bf16 (autocast handles the matmuls)
+    for p in lora_params:
         p.data = p.data.float()
     optimizer = torch.optim.AdamW(lora_params, lr=ft.lr, weight_decay=ft.weight_decay)
     transformer, optimizer = accelerator.prepare(pipe.transformer, optimizer)
@@ -168,14 +177,24 @@ def run_finetune(
     # ---------------------------------------------------------------- run folder, resume
     base = model_provenance(model_cfg, layout)
     digest = _finetune_digest(settings, reward_name, base, train_items)
-    latest = run.latest_checkpoint()
-    # tensors, numbers and strings only: weights_only never unpickles code
-    state = torch.load(latest, map_location="cpu", weights_only=True) if latest is not None else None
+    if existing.get("status") == COMPLETE and existing.get("digest") != digest and not overwrite:
+        raise RunExistsError(
+            f"{run.dir} holds a finished run of other settings, base model or training items; it is kept. "
+            "Move it away, or pass overwrite=True (notebook 04's `overwrite` parameter) to replace it"
+        )
+    images = [load_image(it.image) for it in train_items]  # a bad image fails here, before the folder is touched
+    state = None
+    for candidate in run.checkpoint_states():  # the newest readable one; one cut short falls back to the one before
+        try:  # tensors, numbers and strings only: weights_only never unpickles code
+            state = torch.load(candidate, map_location="cpu", weights_only=True)
+            break
+        except (RuntimeError, EOFError, OSError, ValueError) as exc:
+            print(f"ignoring the unreadable checkpoint {candidate}: {exc}")
     resumable = state is not None and state.get("digest") == digest
     if accelerator.is_main_process:
         if run.dir.exists() and not resumable:
             shutil.rmtree(run.dir)  # checkpoints of other settings: start afresh
-        for stale in (run.info, run.metrics, run.lora, run.train_log, run.val_log):
+        for stale in (run.info, run.metrics, run.lora, run.lora_config, run.train_log, run.val_log):
             stale.unlink(missing_ok=True)  # never leave a finished-looking folder while training
     run.dir.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
@@ -187,7 +206,6 @@ def run_finetune(
     if accelerator.is_main_process:
         mark_running(run, reward_name, start_step)
 
-    images = [load_image(it.image) for it in train_items]
     num_frames, batch_size, accum, seed = sampling.num_frames, ft.batch_size, ft.grad_accumulation, ft.seed
     probe = list(range(min(ft.val_items, len(train_items))))
     val_metric = metric_from_config(settings.vcd, "paper").to(device)
@@ -318,6 +336,7 @@ def run_finetune(
             run,
             {
                 "reward": reward_name,
+                "digest": digest,
                 "resumed_from_step": start_step,
                 "steps": total,
                 "lora_targets": targets,

@@ -17,11 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VideoReadError", "write_video", "read_video", "read_first_frame", "video_is_complete"]
+__all__ = ["VideoReadError", "VideoWriteError", "write_video", "read_video", "read_first_frame", "video_is_complete"]
 
 
 class VideoReadError(ValueError):
     """A video file is missing, empty, corrupt or has fewer frames than required."""
+
+
+class VideoWriteError(OSError):
+    """The encoder failed (a full disk, a killed process): nothing was written under the name."""
 
 
 def _ffmpeg():
@@ -45,8 +49,10 @@ def _reason(exc: BaseException) -> str:
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, crf: int = 12) -> Path:
     """Write ``frames`` ([T, H, W, 3] uint8) as H.264 MP4 (yuv420p) atomically.
 
-    The file appears under its final name only once ffmpeg has finished, so an
-    interrupted run never leaves a truncated video that a re-run would take as done.
+    The file appears under its final name only once ffmpeg has finished and the result
+    decodes to the frames sent (count and size): an encoder failure (a full disk, a
+    killed process) raises :class:`VideoWriteError` and leaves nothing under the name,
+    and an interrupted run never leaves a truncated video a re-run would take as done.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -71,11 +77,21 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, crf: int = 1
         macro_block_size=1,
         ffmpeg_log_level="error",
     )
-    writer.send(None)  # start the generator
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame))
-    writer.close()
-    tmp.replace(path)
+    try:
+        writer.send(None)  # start the generator
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
+        written = read_video(tmp)
+        if written.shape != frames.shape:
+            got = f"{written.shape[0]} frame(s) of {written.shape[2]}x{written.shape[1]}"
+            raise VideoWriteError(f"{path}: the encoder wrote {got}, expected {frames.shape[0]} of {width}x{height}")
+        tmp.replace(path)
+    except (OSError, RuntimeError, VideoReadError, StopIteration) as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, VideoWriteError):
+            raise
+        raise VideoWriteError(f"{path}: writing the video failed ({_reason(exc)})") from exc
     return path
 
 
