@@ -6,7 +6,7 @@ its provenance is in the run's ``provenance.json``). Same code and params give t
 same numbers; these versions differ in floating-point details of pre-training and
 fine-tuning, so the table shows how much the toy setup's conclusions depend on them.
 
-    python benchmarks/claims_by_code_version.py fc07ceb c8c70cd 71b1467 4ee71de 51cb636
+    python benchmarks/claims_by_code_version.py fc07ceb c8c70cd 71b1467 4ee71de 51cb636 e96e80a
 
 writes ``benchmarks/results/claims_by_code_version.md`` (shown in the README) and prints it.
 """

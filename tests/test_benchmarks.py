@@ -27,11 +27,18 @@ def test_wan_shaped_finetune_step_runs_at_tiny_size():
             "num_attention_heads": 2,
             "attention_head_dim": 16,
             "ffn_dim": 32,
+            "added_kv_proj_dim": 32,
             "vae_base_dim": 8,
         },
     )
     assert result["seconds_per_step"] > 0 and result["peak_memory_mb"] > 0
-    assert result["trainable_lora_parameters"] > 0 and result["resolution"] == "64x48"
+    assert result["trainable_lora_parameters"] == 8 * 16 * 2 * 32 and result["resolution"] == "64x48"
+
+
+def test_sequence_length_of_the_paper_shape():
+    bench = _load("bench_finetune")
+    assert bench.tokens(368, 272, 25) == 7 * 17 * 23  # 7 latent frames of 23 x 17 patches
+    assert bench.tokens(160, 112, 9) == 3 * 7 * 10
 
 
 def test_vcd_benchmark_single_configuration(capsys):
@@ -50,12 +57,12 @@ def test_claims_by_code_version_table_matches_the_stored_runs():
     import json
 
     bench = _load("claims_by_code_version")
-    versions = ["fc07ceb", "c8c70cd", "71b1467", "4ee71de", "51cb636"]
+    versions = ["fc07ceb", "c8c70cd", "71b1467", "4ee71de", "51cb636", "e96e80a"]
     text = bench.table(versions)
     assert text == (REPO / "benchmarks" / "results" / "claims_by_code_version.md").read_text(encoding="utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| C")]
     stored = {v: json.loads((bench.FOLDER / f"{v}.json").read_text()) for v in versions}
-    assert len(rows) == len(stored["51cb636"])
+    assert len(rows) == len(stored["e96e80a"])
     for row, claims in zip(rows, zip(*stored.values())):
         held = sum(c["reproduced"] for c in claims)
         assert row.endswith(f"| {held} / {len(versions)} |") and row.startswith(f"| {claims[0]['id']} |")
