@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup repro test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark
+.PHONY: setup repro test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark check-official
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ setup: $(STAMP)
 repro: setup
 	@if [ "$(PROFILE)" != "default" ]; then $(PY) -m vcd.config apply-profile $(PROFILE); fi
 	@# every setting checked before DVC puts any of them on a command line
-	$(PY) -m vcd.config check
+	$(PY) -m vcd.preflight
 	source $(VENV)/bin/activate && dvc repro
 
 # The linter first (seconds), then the test suite.
@@ -53,6 +53,18 @@ sync-notebooks: setup
 # Regenerate the package dependencies of dvc.yaml's stages from the import graph.
 stage-deps: setup
 	$(PY) -m vcd.pipeline deps --write
+
+# The official VBench-I2V path, checked on the CPU with VBench's released code (its own
+# venv, .envs/vbench-cpu, ~7 GB, ~3 min to build): its loaders select each dimension's
+# prompt subset with the right image, and its temporal_flickering of the pipeline's
+# videos equals the project's. Needs the default pipeline's videos (`make repro`).
+check-official: setup
+	bash scripts/official/setup_envs.sh vbench-cpu
+	VBENCH_PYTHON=.envs/vbench-cpu/bin/python $(PY) -m pytest -m official tests/test_official_vbench.py
+	$(PY) -m vcd.official prepare
+	.envs/vbench-cpu/bin/python scripts/official/run_vbench.py --pairs
+	.envs/vbench-cpu/bin/python scripts/official/run_vbench.py --device cpu --dimensions temporal_flickering
+	$(PY) -m vcd.official check --record benchmarks/results/official_cpu_check.json
 
 benchmark: setup
 	$(PY) benchmarks/bench_vcd.py

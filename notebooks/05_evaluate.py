@@ -35,26 +35,16 @@ methods = None  # None: "base" and every run of methods.rewards; or a list such 
 
 # %%
 import pandas as pd
-import torch
 
 from vcd.columns import METRICS
-from vcd.evaluation import evaluate_method
+from vcd.evaluation import evaluate_methods
 from vcd.layout import Layout
-from vcd.methods import BASE, method_label
-from vcd.metric import metric_from_config
-from vcd.models import model_provenance
-from vcd.runs import require_complete_run
+from vcd.methods import method_label
 from vcd.settings import Settings
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
-device = "cuda" if torch.cuda.is_available() else "cpu"
 methods = list(settings.methods.all if methods is None else methods)
-for method in methods:
-    if method != BASE:
-        require_complete_run(layout.run(method))  # every run checked before any video is made
-metric = metric_from_config(settings.vcd, "paper").to(device)
-base = model_provenance(settings.model, layout)  # the weights are hashed once, not once per method
 print(
     f"methods: {[method_label(m) for m in methods]}; datasets: {list(settings.evaluation.datasets)}; "
     f"seeds: {list(settings.evaluation.seeds)}"
@@ -62,11 +52,14 @@ print(
 
 # %% [markdown]
 # ## Generate and score, method by method
+#
+# Every run is checked to be finished before any video is made; one metric and one
+# hashing of the base weights serve all methods. On several GPUs the same call runs
+# under `accelerate launch -m vcd.evaluation` (README, "Paper profile"); here it is
+# one process, and videos that such a launch already made are reused.
 
 # %%
-counts = pd.DataFrame(
-    [evaluate_method(settings, layout, method, metric, device, base_model=base) for method in methods]
-)
+counts = pd.DataFrame(evaluate_methods(settings, layout, methods))
 counts.set_index("method")
 
 # %% [markdown]

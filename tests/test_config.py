@@ -81,24 +81,16 @@ def test_paper_profile_follows_section_4_1(tmp_path):
     assert settings.methods.baseline == "vjepa"
 
 
-def test_check_rejects_a_reward_with_shell_syntax_before_any_command_runs(tmp_path, monkeypatch, capsys):
-    """`make repro` runs `python -m vcd.config check` before DVC interpolates the rewards."""
-    from vcd.config import _main
-
+def test_paper_profile_crops_vbench_i2v_images_at_the_generation_ratio(tmp_path):
+    """App. C.1: VBench-I2V's crops at the generation's aspect, not a centre crop of 1:1."""
     layout = _project(tmp_path, "paper")
-    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
-    monkeypatch.chdir(tmp_path)
-    assert _main(["check"]) == 0
+    apply_profile("paper", layout)
+    settings = Settings.load(layout.params_file)
+    assert settings.data.vbench_i2v.ratio == "23-17" and 23 / 17 == 368 / 272
     params = load_params(layout.params_file)
-    params["methods"]["rewards"] = ["vcd; touch pwned"]
-    params["methods"]["baseline"] = None
-    layout.params_file.write_text(yaml.safe_dump(params))
-    assert _main(["check"]) == 2
-    assert "unknown reward(s) ['vcd; touch pwned']" in capsys.readouterr().err
-    assert not (tmp_path / "pwned").exists()
-
-
-def test_repro_checks_the_settings_before_dvc_and_dvc_quotes_the_reward():
-    recipe = (REPO / "Makefile").read_text().split("\nrepro:")[1].split("\n\n")[0]
-    assert recipe.index("vcd.config check") < recipe.index("dvc repro")
-    assert "-p reward '${item.reward}'" in (REPO / "dvc.yaml").read_text()
+    params["data"]["vbench_i2v"]["ratio"] = "1-1"
+    with pytest.raises(SettingsError, match=r"ratio '1-1' \(aspect 1.000\) does not match the video's 368x272"):
+        Settings.from_mapping(params)
+    params["data"]["vbench_i2v"]["ratio"] = "4:3"
+    with pytest.raises(SettingsError, match="must name a crop folder 'W-H'"):
+        Settings.from_mapping(params)

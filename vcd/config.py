@@ -10,7 +10,6 @@ shows exactly what the profile switched.
 Command line::
 
     python -m vcd.config apply-profile paper     # what `make repro PROFILE=paper` runs
-    python -m vcd.config check                   # validate params.yaml (`make repro` runs it first)
     python -m vcd.config show data.embedded      # print a section
 """
 
@@ -28,7 +27,7 @@ import yaml
 
 from .files import atomic_path
 from .layout import Layout
-from .settings import Settings, SettingsError, load_params
+from .settings import Settings, load_params
 
 __all__ = [
     "load_params",
@@ -148,7 +147,6 @@ def _main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     apply = sub.add_parser("apply-profile", help="merge profiles/<name>.yaml into params.yaml")
     apply.add_argument("name")
-    sub.add_parser("check", help="validate params.yaml against vcd.settings (exit 2 with the reason)")
     show = sub.add_parser("show", help="print a parameter (dotted name) or all")
     show.add_argument("key", nargs="?")
     args = parser.parse_args(argv)
@@ -158,15 +156,6 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"profile {args.name!r}: {len(changed)} parameter(s) changed in params.yaml")
         for key in changed:
             print(f"  {key}")
-        return 0
-    if args.command == "check":
-        # before `dvc repro` interpolates any value into a stage's command line
-        try:
-            Settings.load(layout.params_file)
-        except SettingsError as error:
-            print(f"{layout.params_file}: {error}", file=sys.stderr)
-            return 2
-        print(f"{layout.params_file}: ok")
         return 0
     params = load_params(layout.params_file)
     yaml.safe_dump(get(params, args.key) if args.key else params, sys.stdout, sort_keys=False)

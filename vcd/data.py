@@ -402,7 +402,10 @@ def load_vbench_i2v(
     Entries with ``image_name`` use ``crop/{ratio}/{image_name}``; camera-motion variants
     (``"<caption>, camera pans left"`` ...) use the image of their base caption.
     """
-    how = "Run VBench's vbench2_beta_i2v/download_data.sh and set data.vbench_i2v.root / .info_json"
+    how = (
+        "See data/README.md, 'VBench-I2V image suite' (download_data.sh, crop_to_diff_ratio), "
+        "then set data.vbench_i2v.root / .info_json"
+    )
     root = _require(root, "VBench-I2V data folder (data.vbench_i2v.root)", how)
     info_path = _require(info_json, "VBench-I2V info JSON (data.vbench_i2v.info_json)", how)
     crop_dir = root / "crop" / ratio

@@ -22,11 +22,12 @@ from .files import write_csv, write_json
 from .layout import Layout
 from .methods import BASE
 from .settings import Settings, VideoSpec
+from .sharding import Shard, current_shard, wait_for_all
 
 if TYPE_CHECKING:  # the report reads scores without importing torch
     from .metric import VideoConsistencyDistance
 
-__all__ = ["score_videos", "evaluate_method", "collect_per_video", "collect_per_frame"]
+__all__ = ["score_videos", "evaluate_method", "evaluate_methods", "collect_per_video", "collect_per_frame"]
 
 
 def score_videos(
@@ -129,6 +130,7 @@ def evaluate_method(
     device: str = "cpu",
     base_model: dict[str, str] | None = None,
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Generate (or reuse) and score the evaluation videos of one method (Sec. 4.1).
 
@@ -140,6 +142,10 @@ def evaluate_method(
     (``per_video.csv``, ``per_frame.csv``, ``provenance.json``); returns the counts of
     videos generated, reused, scored and excluded. ``base_model`` is the base model's
     provenance record when the caller already has it (hashing large weights once).
+
+    ``shard`` (default: this process's, :func:`vcd.sharding.current_shard`) splits the
+    items across processes; the main process merges their scores into the same tables,
+    in the same row order, as one process writes.
     """
     import torch
 
@@ -174,10 +180,12 @@ def evaluate_method(
     fingerprint = params_digest(shaping)
     results = layout.method_results(method)
     evaluation = settings.evaluation
+    shard = shard or current_shard()
     counts = {"method": method, "generated": 0, "skipped": 0}
-    per_video, per_frame = [], []
+    per_video, per_frame, order = [], [], {}
     for dataset in evaluation.datasets:
         items = read_split(layout, dataset, "eval")
+        order.update({(dataset, it.id): (len(order), k) for k, it in enumerate(items)})
         made = generate_method_videos(
             pipe,
             items,
@@ -189,13 +197,14 @@ def evaluate_method(
             settings.video.fps,
             fingerprint,
             progress=progress,
+            shard=shard,
         )
         counts["generated"] += made["generated"]
         counts["skipped"] += made["skipped"]
         pv, pf = score_videos(
             method,
             dataset,
-            items,
+            shard.take(items),
             evaluation.seeds,
             layout,
             metric,
@@ -206,8 +215,17 @@ def evaluate_method(
         per_video.append(pv)
         per_frame.append(pf)
     per_video_all = pd.concat(per_video, ignore_index=True)
+    per_frame_all = pd.concat(per_frame, ignore_index=True)
+    if shard.count > 1:
+        counts["shard"] = str(shard)
+        write_csv(results.part(results.per_video, shard), per_video_all)
+        write_csv(results.part(results.per_frame, shard), per_frame_all)
+        wait_for_all(shard)
+        if not shard.is_main:
+            return counts
+        per_video_all, per_frame_all = _merge_parts(results, shard.count, order)
     write_csv(results.per_video, per_video_all)
-    write_csv(results.per_frame, pd.concat(per_frame, ignore_index=True))
+    write_csv(results.per_frame, per_frame_all)
     write_json(
         results.provenance,
         record(
@@ -221,6 +239,81 @@ def evaluate_method(
     )
     counts.update(scored=int((per_video_all.status == "ok").sum()), excluded=int((per_video_all.status != "ok").sum()))
     return counts
+
+
+def _merge_parts(results, count: int, order: dict[tuple[str, str], tuple[int, int]]):
+    """The shards' part tables as one, in the single-process row order (dataset, item
+    as listed in the split, seed, frame); the part files are removed after."""
+    from .sharding import Shard
+
+    merged = []
+    for table, keys in ((results.per_video, ["seed"]), (results.per_frame, ["seed", "frame"])):
+        parts = [results.part(table, Shard(i, count)) for i in range(count)]
+        text = {"image_id": str, "prompt": str, "dataset": str, "method": str}
+        read = [pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in parts]
+        frame = pd.concat(read, ignore_index=True)
+        rank = [order[(d, i)] for d, i in zip(frame["dataset"], frame["image_id"], strict=True)]
+        frame = frame.assign(_rank=rank).sort_values(["_rank", *keys], kind="stable").drop(columns="_rank")
+        merged.append((frame.reset_index(drop=True), parts))
+    for _, parts in merged:
+        for part in parts:
+            part.unlink()
+    return merged[0][0], merged[1][0]
+
+
+def evaluate_methods(
+    settings: Settings,
+    layout: Layout,
+    methods: Sequence[str] | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    shard: Shard | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`evaluate_method` for every method (default: base and every reward), after
+    checking every run is finished -- before any video is made. One metric and one
+    hashing of the base weights serve all methods."""
+    import torch
+
+    from .metric import metric_from_config
+    from .models import model_provenance
+    from .runs import require_complete_run
+
+    shard = shard or current_shard()
+    methods = list(settings.methods.all if methods is None else methods)
+    for method in methods:
+        if method != BASE:
+            require_complete_run(layout.run(method))
+    if device is None:
+        device = "cpu"
+        if torch.cuda.is_available():  # one GPU per process under accelerate
+            device = f"cuda:{shard.index % torch.cuda.device_count()}"
+    metric = metric_from_config(settings.vcd, "paper").to(device)
+    base = model_provenance(settings.model, layout)
+    return [evaluate_method(settings, layout, m, metric, device, base, progress, shard) for m in methods]
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(
+        prog="python -m vcd.evaluation",
+        description="Generate and score the evaluation videos; under `accelerate launch` each process takes "
+        "every N-th item and the main one merges the tables.",
+    )
+    parser.add_argument("--methods", nargs="+", help="default: base and every methods.rewards")
+    parser.add_argument("--device", help="default: this process's GPU, else the CPU")
+    args = parser.parse_args(argv)
+    layout = Layout.discover()
+    settings = Settings.load(layout.params_file)
+    shard = current_shard()
+    counts = evaluate_methods(settings, layout, args.methods, args.device, progress=shard.is_main, shard=shard)
+    print(json.dumps({"shard": str(shard), "counts": counts}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
 
 
 def collect_per_video(

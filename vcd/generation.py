@@ -21,6 +21,7 @@ from .files import atomic_path, write_json
 from .frames import load_image, to_uint8
 from .layout import Layout
 from .settings import SamplingConfig
+from .sharding import Shard, wait_for_all
 
 __all__ = ["check_unique_prompts", "generate_method_videos"]
 
@@ -44,24 +45,34 @@ def generate_method_videos(
     fps: int,
     fingerprint: str,
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> dict[str, int]:
     """Generate one video per (item, seed) of ``method`` on ``dataset``, plus each
     item's conditioning image. Videos already written and complete (right frame count
     and size) are skipped, so an interrupted run picks up where it stopped -- but only
     if ``fingerprint`` (a digest of everything that shapes the videos) matches the one
     recorded with them; otherwise the folder's videos are stale and deleted first.
+    With a ``shard`` of several processes, each generates the videos of its share of the
+    items; the main one checks the folder's fingerprint first, the others wait for it.
     Returns the counts of generated and skipped videos."""
     from .sampling import generate_video
     from .video_io import video_is_complete, write_video
 
+    shard = shard or Shard()
     check_unique_prompts(items)
     out_dir, stamp = layout.method_videos(method, dataset), layout.generation_stamp(method, dataset)
-    if out_dir.exists() and (not stamp.is_file() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint):
-        shutil.rmtree(out_dir)
-    write_json(stamp, {"fingerprint": fingerprint})
+    if shard.is_main:
+        stale = not stamp.is_file() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint
+        if out_dir.exists() and stale:
+            shutil.rmtree(out_dir)
+        write_json(stamp, {"fingerprint": fingerprint})
+    wait_for_all(shard)  # no process writes into a folder that is about to be removed
+    items = shard.take(items)
     size = (sampling.width, sampling.height)
     counts = {"generated": 0, "skipped": 0}
-    for item in tqdm(items, desc=f"generating {method}/{dataset}", disable=not progress):
+    for item in tqdm(
+        items, desc=f"generating {method}/{dataset}" + (f" [{shard}]" if shard.count > 1 else ""), disable=not progress
+    ):
         image = load_image(item.image)
         with atomic_path(layout.conditioning_image(method, dataset, item.caption)) as tmp:
             Image.fromarray(image).save(tmp)

@@ -153,6 +153,10 @@ class MethodResults:
     def provenance(self) -> Path:
         return self.dir / "provenance.json"
 
+    def part(self, table: Path, shard: object) -> Path:
+        """One process's share of ``per_video.csv`` / ``per_frame.csv`` (merged, then removed)."""
+        return table.with_name(f"{table.stem}.part-{shard}{table.suffix}")
+
 
 @dataclass(frozen=True)
 class StageResults:
@@ -244,6 +248,23 @@ class Layout:
     def paper_results(self) -> Path:
         """The numbers the paper reports (quoted, never computed)."""
         return self.root / "data" / "paper" / "results.yaml"
+
+    def architecture(self, model: str) -> Path:
+        """``data/architectures/<model>/``: a Wan model's published configs (``transformer/``, ``vae/``)."""
+        return self.root / "data" / "architectures" / model
+
+    def architecture_config(self, model: str, component: str) -> Path:
+        """The published ``config.json`` of a Wan model's ``transformer`` or ``vae``."""
+        return self.architecture(model) / component / "config.json"
+
+    def random_weights(self, model: str) -> Path:
+        """``.cache/random-weights/<model>/``: a random-weight diffusers folder of a real
+        architecture (benchmarks; large, never committed)."""
+        return self.root / ".cache" / "random-weights" / model
+
+    @property
+    def architectures_dir(self) -> Path:
+        return self.root / "data" / "architectures"
 
     @property
     def data_readme(self) -> Path:
@@ -387,6 +408,23 @@ class Layout:
 
     def vbench_results(self, method: str, dataset: str) -> Path:
         return self.official_dir / "vbench" / f"{method}_{dataset}_eval_results.json"
+
+    def vbench_pairs(self, method: str, dataset: str) -> Path:
+        """What VBench's own loaders selected per dimension (``run_vbench.py --pairs``)."""
+        return self.official_dir / "vbench" / f"{method}_{dataset}_pairs.json"
+
+    def vbench_versions(self, method: str, dataset: str) -> Path:
+        """The VBench environment's package versions a result file was made with."""
+        return self.official_dir / "vbench" / f"{method}_{dataset}.versions.json"
+
+    def vbench_info(self, method: str, dataset: str) -> Path:
+        """The VBench info JSON of one method's videos of one dataset (its prompts, subsets, images)."""
+        return self.official_dir / "vbench" / f"{method}_{dataset}_full_info.json"
+
+    @property
+    def vbench_jobs(self) -> Path:
+        """What ``scripts/official/run_vbench.py`` evaluates: info file, image folder, result file."""
+        return self.official_dir / "vbench" / "jobs.json"
 
     def videoscore_results(self, method: str, dataset: str) -> Path:
         return self.official_dir / "videoscore" / f"{method}_{dataset}.json"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -131,6 +132,16 @@ class VBenchI2VOptions:
 
     def __post_init__(self) -> None:
         _check_split_sizes(self)
+        _require(
+            re.fullmatch(r"[1-9]\d*-[1-9]\d*", self.ratio) is not None,
+            f"ratio must name a crop folder 'W-H' of VBench-I2V (e.g. '1-1', '16-9', '23-17'); got {self.ratio!r}",
+        )
+
+    @property
+    def aspect(self) -> float:
+        """Width over height of the crop folder ``ratio``."""
+        width, height = (int(side) for side in self.ratio.split("-"))
+        return width / height
 
 
 @dataclass(frozen=True)
@@ -668,6 +679,16 @@ class Settings:
     report: ReportConfig
 
     def __post_init__(self) -> None:
+        if "vbench_i2v" in self.data.datasets:
+            # App. C.1: the conditioning images are cropped (VBench-I2V's content-aware crops)
+            # to the generation's aspect ratio, not centre-cropped from another ratio
+            crop, video = self.data.vbench_i2v.aspect, self.video.width / self.video.height
+            _require(
+                abs(crop / video - 1) <= 0.02,
+                f"data.vbench_i2v.ratio {self.data.vbench_i2v.ratio!r} (aspect {crop:.3f}) does not match the "
+                f"video's {self.video.width}x{self.video.height} (aspect {video:.3f}); make VBench-I2V's crops at the "
+                "generation's ratio with its tool (README, 'Paper profile': crop_to_diff_ratio)",
+            )
         missing = [d for d in self.evaluation.datasets if d not in self.data.datasets]
         _require(
             not missing,

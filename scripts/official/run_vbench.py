@@ -1,16 +1,27 @@
-"""Run official VBench-I2V dimensions on the pipeline's videos (inside .envs/vbench).
+"""Run VBench-I2V's own code on the jobs ``python -m vcd.official prepare`` wrote.
 
-    .envs/vbench/bin/python scripts/official/run_vbench.py --methods base vcd frame_consistency
+    .envs/vbench/bin/python scripts/official/run_vbench.py                 # every job
+    .envs/vbench/bin/python scripts/official/run_vbench.py --device cpu --dimensions temporal_flickering
 
-For every (method, dataset) it writes a VBench-format info file listing each video
-with its conditioning image (``custom_image_path``, as VBench-I2V's loader accepts),
-calls each dimension's ``compute_<dimension>`` and saves
-``results/official/vbench/<method>_<dataset>_eval_results.json`` in VBench's own
-output structure ``{dimension: [aggregate, per-video results]}``, which
-``vcd.official.parse_vbench`` reads. The VBench commit is recorded alongside.
+Runs only in the VBench environment (``scripts/official/setup_envs.sh``: the ``vbench``
+release from PyPI with its own pins); it does not import the vcd package, whose pins
+differ. The project decides what is scored (``results/official/vbench/jobs.json``: per
+method and dataset an info JSON in VBench's full-info format, the folder of the
+conditioning images, the result file); this script only calls VBench:
 
-This script runs only in the VBench environment (scripts/official/setup_envs.sh); it
-does not import the vcd package, whose dependencies differ.
+* each dimension's ``compute_<dimension>(info, device, submodules)``, which selects its
+  own prompt subset from the ``dimension`` lists of the info JSON (VBench-I2V's
+  protocol) and, for i2v_subject / i2v_background, pairs each video with
+  ``vbench2_beta_i2v/data/crop/{resolution}/{image_name}`` relative to the working
+  directory -- so the job's image folder is linked there in a scratch directory;
+* submodules from ``vbench2_beta_i2v.utils.init_submodules`` for VBench-I2V's ten
+  dimensions and from ``vbench.utils.init_submodules`` for ``overall_consistency``;
+* ``imaging_quality_preprocessing_mode="longer"`` explicitly (VBench's default since
+  it became a keyword; older commits had none and raised).
+
+Results are written atomically in VBench's own structure ``{dimension: [aggregate,
+per-video]}`` (camera_motion: ``[aggregate, per-type, per-video]``), with the job's
+``versions`` file recording vbench, torch and torchvision versions.
 """
 
 from __future__ import annotations
@@ -19,88 +30,132 @@ import argparse
 import importlib
 import json
 import os
+import sys
+import tempfile
+from importlib import metadata
 from pathlib import Path
 
 I2V_DIMENSIONS = {"i2v_subject", "i2v_background", "camera_motion"}
-DIMENSIONS = [
-    "i2v_subject",
-    "i2v_background",
-    "subject_consistency",
-    "background_consistency",
-    "temporal_flickering",
-    "camera_motion",
-    "motion_smoothness",
-    "dynamic_degree",
-    "aesthetic_quality",
-    "imaging_quality",
-    "overall_consistency",
-]
+DEFAULT_JOBS = Path(__file__).resolve().parents[2] / "results" / "official" / "vbench" / "jobs.json"
 
 
-def video_name(prompt: str, seed: int) -> str:  # the same rule as vcd.evaluation.video_name
-    return f"{prompt.replace('/', '_').replace(chr(92), '_')}-{int(seed)}.mp4"
+def _write_atomic(path: Path, payload: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as out:
+        json.dump(payload, out, indent=1, default=float)
+    os.replace(tmp, path)
 
 
-def build_info(split_json: Path, video_dir: Path, seeds: list[int], dimensions: list[str]) -> list[dict]:
-    split = json.loads(split_json.read_text())
-    entries = []
-    for item in split["items"]:
-        videos = [str(video_dir / video_name(item["caption"], s)) for s in seeds]
-        videos = [v for v in videos if os.path.isfile(v)]
-        entries.append(
-            {
-                "prompt_en": item["caption"],
-                "dimension": dimensions,
-                "video_list": videos,
-                "custom_image_path": str((split_json.parent / item["image"]).resolve()),
-            }
-        )
-    return entries
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("vbench", "torch", "torchvision", "transformers", "dreamsim", "pyiqa"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", nargs="+", required=True)
-    parser.add_argument("--datasets", nargs="+", default=["embedded"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--dimensions", nargs="+", default=DIMENSIONS)
-    parser.add_argument("--videos", default="results/videos")
-    parser.add_argument("--splits", default="data/splits")
-    parser.add_argument("--out", default="results/official/vbench")
-    parser.add_argument("--resolution", default="1-1", help="VBench-I2V crop folder used by its image transforms")
-    parser.add_argument("--device", default="cuda")
-    args = parser.parse_args()
-
-    import torch
+def _submodules(dimensions: list[str], resolution: str) -> dict:
     from vbench.utils import init_submodules as init_vbench
     from vbench2_beta_i2v.utils import init_submodules as init_i2v
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(args.device)
-    standard = [d for d in args.dimensions if d not in I2V_DIMENSIONS]
-    i2v = [d for d in args.dimensions if d in I2V_DIMENSIONS]
-    submodules = {**init_vbench(standard), **init_i2v(i2v, resolution=args.resolution)}
-    for method in args.methods:
-        for dataset in args.datasets:
-            info = build_info(
-                Path(args.splits) / dataset / "eval.json",
-                Path(args.videos) / method / dataset,
-                args.seeds,
-                args.dimensions,
-            )
-            info_path = out / f"{method}_{dataset}_full_info.json"
-            info_path.write_text(json.dumps(info, indent=1))
-            results = {}
-            for dimension in args.dimensions:
+    i2v_owned = [d for d in dimensions if d != "overall_consistency"]
+    modules = dict(init_i2v(i2v_owned, resolution=resolution)) if i2v_owned else {}
+    if "overall_consistency" in dimensions:
+        modules.update(init_vbench(["overall_consistency"]))
+    return modules
+
+
+def run_job(job: dict, dimensions: list[str], device: str, resolution: str) -> Path:
+    """Score one job's info file on ``dimensions`` (those of the job) with VBench's code."""
+    import torch
+
+    wanted = [d for d in job["dimensions"] if d in dimensions]
+    if not wanted:
+        print(f"{job['method']}/{job['dataset']}: no requested dimension applies, skipped")
+        return Path(job["results"])
+    submodules = _submodules(wanted, resolution)
+    results = {}
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="vbench-run-") as scratch:
+        crop = Path(scratch) / "vbench2_beta_i2v" / "data" / "crop"
+        crop.mkdir(parents=True)
+        (crop / resolution).symlink_to(job["images"], target_is_directory=True)
+        os.chdir(scratch)  # VBench-I2V finds images relative to the working directory
+        try:
+            for dimension in wanted:
                 package = "vbench2_beta_i2v" if dimension in I2V_DIMENSIONS else "vbench"
                 compute = getattr(importlib.import_module(f"{package}.{dimension}"), f"compute_{dimension}")
-                results[dimension] = compute(str(info_path), device, submodules[dimension])
-            (out / f"{method}_{dataset}_eval_results.json").write_text(json.dumps(results, indent=1, default=float))
-    commit_file = Path(os.environ.get("VIRTUAL_ENV", ".envs/vbench")) / "VBENCH_COMMIT"
-    (out / "VBENCH_COMMIT").write_text(commit_file.read_text() if commit_file.is_file() else "unknown\n")
+                print(f"{job['method']}/{job['dataset']}: {dimension}", flush=True)
+                options = {"imaging_quality_preprocessing_mode": "longer"}
+                results[dimension] = compute(job["info"], torch.device(device), submodules[dimension], **options)
+        finally:
+            os.chdir(here)
+    out = Path(job["results"])
+    _write_atomic(out, results)
+    _write_atomic(Path(job["versions"]), _versions())
+    return out
+
+
+def dump_pairs(job: dict, resolution: str) -> Path:
+    """What VBench's own loaders select for each dimension of a job: per dimension the
+    videos (``load_dimension_info``) and, for the image dimensions, the (image, video)
+    pairs (``load_i2v_dimension_info``) -- no model is loaded. Written next to the
+    results as ``<name>_pairs.json`` for ``python -m vcd.official check``."""
+    from vbench2_beta_i2v.utils import load_dimension_info, load_i2v_dimension_info
+
+    pairs: dict[str, list] = {}
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="vbench-pairs-") as scratch:
+        crop = Path(scratch) / "vbench2_beta_i2v" / "data" / "crop"
+        crop.mkdir(parents=True)
+        (crop / resolution).symlink_to(job["images"], target_is_directory=True)
+        os.chdir(scratch)
+        try:
+            for dimension in job["dimensions"]:
+                if dimension in ("i2v_subject", "i2v_background"):
+                    found, _ = load_i2v_dimension_info(job["info"], dimension, "en", resolution)
+                    # resolved inside the scratch folder: the real file behind the link
+                    pairs[dimension] = [[str(Path(image).resolve()), video] for image, video in found]
+                else:
+                    videos, _ = load_dimension_info(job["info"], dimension, "en")
+                    pairs[dimension] = [[None, video] for video in videos]
+        finally:
+            os.chdir(here)
+    out = Path(job["pairs"])
+    _write_atomic(out, pairs)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=Path, default=DEFAULT_JOBS)
+    parser.add_argument("--dimensions", nargs="+", help="default: every dimension of each job")
+    parser.add_argument("--methods", nargs="+", help="default: every job's method")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--pairs", action="store_true", help="only record what VBench's loaders select (no models)")
+    parser.add_argument(
+        "--resolution",
+        default="generated",
+        help="name of the crop folder VBench-I2V reads images from (any name: the job's images are linked there)",
+    )
+    args = parser.parse_args(argv)
+    if not args.jobs.is_file():
+        print(f"{args.jobs} not found: run `python -m vcd.official prepare` in the project's environment first")
+        return 2
+    jobs = json.loads(args.jobs.read_text())
+    if args.methods:
+        jobs = [j for j in jobs if j["method"] in args.methods]
+    for job in jobs:
+        if args.pairs:
+            print(f"wrote {dump_pairs(job, args.resolution)}")
+            continue
+        dimensions = args.dimensions or job["dimensions"]
+        print(f"wrote {run_job(job, dimensions, args.device, args.resolution)}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

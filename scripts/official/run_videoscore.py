@@ -3,7 +3,7 @@
     .envs/videoscore/bin/python scripts/official/run_videoscore.py --methods base vcd frame_consistency
 
 Scores every ``{prompt}-{seed}.mp4`` with TIGER-Lab's VideoScore (Mantis-Idefics2-8B
-regression head; 16 frames sampled uniformly, their query template) and writes
+regression head, their query template) and writes
 ``results/official/videoscore/<method>_<dataset>.json`` in the format of VideoScore's
 own ``benchmark/eval_videoscore.py`` -- a list of {"id", "text", "ref", "ans"} with the
 five aspect scores in ``ans`` -- which ``vcd.official.parse_videoscore`` reads.
@@ -22,14 +22,22 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 
 
-def read_frames(path: Path, count: int) -> list:
+def frame_indices(total: int, max_frames: int) -> np.ndarray:
+    """The frames VideoScore feeds its model, as upstream's ``examples/run_videoscore.py``
+    picks them: every frame of a video with at most ``max_frames`` (48 for v1.1, 16 for
+    v1.0), else ``max_frames`` at a stride of ``total / max_frames`` -- never repeated."""
+    if total > max_frames:
+        return np.arange(0, total, total / max_frames).astype(int)
+    return np.arange(total)
+
+
+def read_frames(path: Path, max_frames: int) -> list:
     import av
     from PIL import Image
 
     with av.open(str(path)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    index = np.linspace(0, len(frames) - 1, num=count).astype(int)
-    return [Image.fromarray(frames[i]) for i in index]
+    return [Image.fromarray(frames[i]) for i in frame_indices(len(frames), max_frames)]
 
 
 def main() -> int:
@@ -37,7 +45,7 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", required=True)
     parser.add_argument("--datasets", nargs="+", default=["embedded"])
     parser.add_argument("--model", default="TIGER-Lab/VideoScore-v1.1")
-    parser.add_argument("--frames", type=int, default=48, help="16 for TIGER-Lab/VideoScore, 48 for v1.1")
+    parser.add_argument("--frames", type=int, default=48, help="at most this many: 16 for VideoScore, 48 for v1.1")
     parser.add_argument("--videos", default="results/videos")
     parser.add_argument("--out", default="results/official/videoscore")
     args = parser.parse_args()
@@ -69,7 +77,10 @@ def main() -> int:
                     logits = model(**inputs).logits
                 scores = [round(logits[0, i].item(), 3) for i in range(logits.shape[-1])]
                 results.append({"id": video.stem, "text": prompt, "ref": "[-1, -1, -1, -1, -1]", "ans": str(scores)})
-            (out / f"{method}_{dataset}.json").write_text(json.dumps(results, indent=4))
+            target = out / f"{method}_{dataset}.json"
+            partial = target.with_name(f".{target.name}.tmp")
+            partial.write_text(json.dumps(results, indent=4))
+            partial.replace(target)  # atomic: a killed run leaves no half-written result
     return 0
 
 
