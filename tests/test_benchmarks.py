@@ -66,3 +66,16 @@ def test_claims_by_code_version_table_matches_the_stored_runs():
     for row, claims in zip(rows, zip(*stored.values())):
         held = sum(c["reproduced"] for c in claims)
         assert row.endswith(f"| {held} / {len(versions)} |") and row.startswith(f"| {claims[0]['id']} |")
+
+
+def test_gpu_check_end_to_end_part_runs_the_paper_profile_on_the_cpu_at_tiny_size(tmp_path):
+    """benchmarks/gpu_check.py --smoke: the paper profile with the random-weight 1.3B
+    architecture (one block), saved and loaded like downloaded weights, two fine-tuning
+    steps and one evaluated video -- the code the GPU check runs."""
+    bench = _load("gpu_check")
+    out = tmp_path / "gpu_check.json"
+    assert bench.main(["--smoke", "--out", str(out)]) == 0
+    result = __import__("json").loads(out.read_text())["end_to_end"]
+    assert result["profile"] == "paper" and result["model"] == "wan2.1-fun-1.3b-inp"
+    assert result["finetune"]["status"] == "complete" and result["finetune"]["steps"] == 2
+    assert result["evaluation"]["generated"] == 1 and result["video"]["status"] == "ok"
