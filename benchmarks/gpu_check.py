@@ -56,19 +56,12 @@ SMOKE_OVERLAY = {
 }
 
 
-def _deep(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _deep(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def end_to_end(scratch: Path, device: str, smoke: bool) -> dict:
     """Steps of the paper profile on a scratch project; returns times and the video's scores."""
     import pandas as pd
 
     from vcd.architectures import write_random_pipeline
-    from vcd.config import apply_overlay, apply_profile
+    from vcd.config import apply_overlay, apply_profile, deep_merge
     from vcd.data import build_split, read_split
     from vcd.evaluation import evaluate_method
     from vcd.layout import Layout
@@ -92,8 +85,8 @@ def end_to_end(scratch: Path, device: str, smoke: bool) -> dict:
         dtype=torch.float32 if smoke else torch.bfloat16,
         **({"num_layers": 1} if smoke else {}),
     )
-    overlay = _deep(CHECK_OVERLAY, SMOKE_OVERLAY) if smoke else CHECK_OVERLAY
-    apply_overlay(layout.params_file, _deep(overlay, {"model": {"hub": {WAN: {"repo_id": str(weights)}}}}))
+    overlay = deep_merge(CHECK_OVERLAY, SMOKE_OVERLAY) if smoke else CHECK_OVERLAY
+    apply_overlay(layout.params_file, deep_merge(overlay, {"model": {"hub": {WAN: {"repo_id": str(weights)}}}}))
     settings = Settings.load(layout.params_file)
     out: dict = {"profile": settings.profile, "model": settings.model.name, "weights": "random (real architecture)"}
     out["split"] = build_split("embedded", settings.data, layout, settings.video, progress=False)

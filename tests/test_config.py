@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tiny import project_with_profile
 from vcd.config import _unknown_keys, apply_overlay, apply_profile, deep_merge, get, load_params
-from vcd.layout import Layout
 from vcd.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _project(tmp_path: Path, profile: str) -> Layout:
-    layout = Layout(tmp_path)
-    layout.profiles.mkdir()
-    shutil.copy(REPO / "params.yaml", layout.params_file)
-    shutil.copy(REPO / "profiles" / f"{profile}.yaml", layout.profile(profile))
-    return layout
 
 
 def test_deep_merge_and_get():
@@ -48,13 +39,13 @@ def test_every_profile_only_sets_existing_parameters_and_gives_valid_settings(pr
     params = load_params(REPO / "params.yaml")
     overlay = yaml.safe_load((REPO / "profiles" / f"{profile}.yaml").read_text())
     assert _unknown_keys(params, overlay) == []
-    layout = _project(tmp_path, profile)
+    layout = project_with_profile(tmp_path, profile)
     apply_profile(profile, layout)
     assert Settings.load(layout.params_file).profile == profile
 
 
 def test_a_profile_that_makes_the_settings_invalid_changes_nothing(tmp_path):
-    layout = _project(tmp_path, "paper")
+    layout = project_with_profile(tmp_path, "paper")
     layout.profile("paper").write_text("video:\n  num_frames: 24\n")  # 24 - 1 is not a multiple of Wan's 4
     before = layout.params_file.read_text()
     with pytest.raises(SettingsError, match="num_frames"):
@@ -70,7 +61,7 @@ def test_default_params_are_the_offline_embedded_profile():
 
 
 def test_paper_profile_follows_section_4_1(tmp_path):
-    layout = _project(tmp_path, "paper")
+    layout = project_with_profile(tmp_path, "paper")
     apply_profile("paper", layout)
     settings = Settings.load(layout.params_file)
     assert (settings.video.width, settings.video.height, settings.video.num_frames) == (368, 272, 25)
@@ -83,7 +74,7 @@ def test_paper_profile_follows_section_4_1(tmp_path):
 
 def test_paper_profile_crops_vbench_i2v_images_at_the_generation_ratio(tmp_path):
     """App. C.1: VBench-I2V's crops at the generation's aspect, not a centre crop of 1:1."""
-    layout = _project(tmp_path, "paper")
+    layout = project_with_profile(tmp_path, "paper")
     apply_profile("paper", layout)
     settings = Settings.load(layout.params_file)
     assert settings.data.vbench_i2v.ratio == "23-17" and 23 / 17 == 368 / 272

@@ -4,30 +4,21 @@ before anything computes."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
 
+from tiny import project_with_profile
 from vcd.config import apply_profile, load_params
-from vcd.layout import Layout
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _project(tmp_path: Path, profile: str) -> Layout:
-    layout = Layout(tmp_path)
-    layout.profiles.mkdir()
-    shutil.copy(REPO / "params.yaml", layout.params_file)
-    shutil.copy(REPO / "profiles" / f"{profile}.yaml", layout.profile(profile))
-    return layout
 
 
 def test_check_rejects_a_reward_with_shell_syntax_before_any_command_runs(tmp_path, monkeypatch, capsys):
     """`make repro` runs `python -m vcd.preflight` before DVC interpolates the rewards."""
     from vcd.preflight import _main
 
-    layout = _project(tmp_path, "paper")  # the default profile (the overlay is not applied)
+    layout = project_with_profile(tmp_path, "paper")  # the default profile (the overlay is not applied)
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     monkeypatch.chdir(tmp_path)
     assert _main([]) == 0
@@ -55,7 +46,7 @@ def test_check_names_what_a_paper_run_lacks_before_anything_runs(tmp_path, monke
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    layout = _project(tmp_path, "paper")
+    layout = project_with_profile(tmp_path, "paper")
     apply_profile("paper", layout)
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     monkeypatch.chdir(tmp_path)

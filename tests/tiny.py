@@ -48,3 +48,18 @@ def settings_of(raw: dict[str, Any], **changes: Any) -> Settings:
 def pan_of(photo: np.ndarray, step: int, n: int = 9) -> np.ndarray:
     """A 112 x 80 camera pan over ``photo`` (160 x 112), ``step`` px per frame, uint8 [n, 80, 112, 3]."""
     return np.stack([photo[10:90, 8 + step * k : 120 + step * k] for k in range(n)])
+
+
+def project_with_profile(root, profile: str):
+    """A project folder holding the repository's params.yaml and ``profiles/<profile>.yaml``."""
+    import shutil
+    from pathlib import Path
+
+    from vcd.layout import Layout
+
+    repo = Path(__file__).resolve().parents[1]
+    layout = Layout(root)
+    layout.profiles.mkdir()
+    shutil.copy(repo / "params.yaml", layout.params_file)
+    shutil.copy(repo / "profiles" / f"{profile}.yaml", layout.profile(profile))
+    return layout

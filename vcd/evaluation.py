@@ -244,8 +244,6 @@ def evaluate_method(
 def _merge_parts(results, count: int, order: dict[tuple[str, str], tuple[int, int]]):
     """The shards' part tables as one, in the single-process row order (dataset, item
     as listed in the split, seed, frame); the part files are removed after."""
-    from .sharding import Shard
-
     merged = []
     for table, keys in ((results.per_video, ["seed"]), (results.per_frame, ["seed", "frame"])):
         parts = [results.part(table, Shard(i, count)) for i in range(count)]

@@ -90,10 +90,13 @@ def _weights(settings: Settings, layout: Layout) -> list[Missing]:
 
     offline, out = settings.runtime.offline, []
     model = settings.model
-    if not model.is_toy:
-        hub = model.hub[model.name]
-        local = layout.resolve(hub.repo_id)
-        if not _hub_cached(str(local) if local.is_dir() else hub.repo_id, hub.revision, offline):
+    if not model.is_toy:  # the toy model is made by the pretrain_toy stage
+        from .models import ModelNotAvailableError, check_model_available
+
+        try:
+            check_model_available(model, layout, offline)
+        except ModelNotAvailableError:
+            hub = model.hub[model.name]
             out.append(Missing(f"model {model.name!r} ({hub.repo_id}) is not in the Hugging Face cache", _PAPER))
     uses_vgg = any(r.startswith("vcd") or r == "frame_consistency" for r in settings.methods.rewards)
     if settings.vcd.encoder_weights == "imagenet" and uses_vgg and offline:

@@ -27,6 +27,7 @@ per-video]}`` (camera_motion: ``[aggregate, per-type, per-video]``), with the jo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -57,6 +58,22 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@contextlib.contextmanager
+def _vbench_workdir(images: str, resolution: str):
+    """A scratch working directory where VBench-I2V finds the job's images as
+    ``vbench2_beta_i2v/data/crop/{resolution}/{image_name}``."""
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="vbench-") as scratch:
+        crop = Path(scratch) / "vbench2_beta_i2v" / "data" / "crop"
+        crop.mkdir(parents=True)
+        (crop / resolution).symlink_to(images, target_is_directory=True)
+        os.chdir(scratch)
+        try:
+            yield
+        finally:
+            os.chdir(here)
+
+
 def _submodules(dimensions: list[str], resolution: str) -> dict:
     from vbench.utils import init_submodules as init_vbench
     from vbench2_beta_i2v.utils import init_submodules as init_i2v
@@ -78,21 +95,13 @@ def run_job(job: dict, dimensions: list[str], device: str, resolution: str) -> P
         return Path(job["results"])
     submodules = _submodules(wanted, resolution)
     results = {}
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="vbench-run-") as scratch:
-        crop = Path(scratch) / "vbench2_beta_i2v" / "data" / "crop"
-        crop.mkdir(parents=True)
-        (crop / resolution).symlink_to(job["images"], target_is_directory=True)
-        os.chdir(scratch)  # VBench-I2V finds images relative to the working directory
-        try:
-            for dimension in wanted:
-                package = "vbench2_beta_i2v" if dimension in I2V_DIMENSIONS else "vbench"
-                compute = getattr(importlib.import_module(f"{package}.{dimension}"), f"compute_{dimension}")
-                print(f"{job['method']}/{job['dataset']}: {dimension}", flush=True)
-                options = {"imaging_quality_preprocessing_mode": "longer"}
-                results[dimension] = compute(job["info"], torch.device(device), submodules[dimension], **options)
-        finally:
-            os.chdir(here)
+    with _vbench_workdir(job["images"], resolution):
+        for dimension in wanted:
+            package = "vbench2_beta_i2v" if dimension in I2V_DIMENSIONS else "vbench"
+            compute = getattr(importlib.import_module(f"{package}.{dimension}"), f"compute_{dimension}")
+            print(f"{job['method']}/{job['dataset']}: {dimension}", flush=True)
+            options = {"imaging_quality_preprocessing_mode": "longer"}
+            results[dimension] = compute(job["info"], torch.device(device), submodules[dimension], **options)
     out = Path(job["results"])
     _write_atomic(out, results)
     _write_atomic(Path(job["versions"]), _versions())
@@ -107,23 +116,15 @@ def dump_pairs(job: dict, resolution: str) -> Path:
     from vbench2_beta_i2v.utils import load_dimension_info, load_i2v_dimension_info
 
     pairs: dict[str, list] = {}
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="vbench-pairs-") as scratch:
-        crop = Path(scratch) / "vbench2_beta_i2v" / "data" / "crop"
-        crop.mkdir(parents=True)
-        (crop / resolution).symlink_to(job["images"], target_is_directory=True)
-        os.chdir(scratch)
-        try:
-            for dimension in job["dimensions"]:
-                if dimension in ("i2v_subject", "i2v_background"):
-                    found, _ = load_i2v_dimension_info(job["info"], dimension, "en", resolution)
-                    # resolved inside the scratch folder: the real file behind the link
-                    pairs[dimension] = [[str(Path(image).resolve()), video] for image, video in found]
-                else:
-                    videos, _ = load_dimension_info(job["info"], dimension, "en")
-                    pairs[dimension] = [[None, video] for video in videos]
-        finally:
-            os.chdir(here)
+    with _vbench_workdir(job["images"], resolution):
+        for dimension in job["dimensions"]:
+            if dimension in ("i2v_subject", "i2v_background"):
+                found, _ = load_i2v_dimension_info(job["info"], dimension, "en", resolution)
+                # resolved inside the scratch folder: the real file behind the link
+                pairs[dimension] = [[str(Path(image).resolve()), video] for image, video in found]
+            else:
+                videos, _ = load_dimension_info(job["info"], dimension, "en")
+                pairs[dimension] = [[None, video] for video in videos]
     out = Path(job["pairs"])
     _write_atomic(out, pairs)
     return out
