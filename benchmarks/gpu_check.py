@@ -43,7 +43,7 @@ CHECK_OVERLAY = {
     "data": {"datasets": ["embedded"], "embedded": {"n_train": 2, "n_eval": 1}},
     "evaluation": {"datasets": ["embedded"], "seeds": [0], "vcd_seeds": None},
     "finetune": {"steps": 2, "grad_accumulation": 1, "checkpoint_every": 1, "val_every": 0, "val_items": 0},
-    "methods": {"rewards": ["vcd"], "baseline": None},
+    "methods": {"rewards": ["vcd"], "baseline": None, "train_on": ["embedded"]},
     "vcd": {"encoder_weights": None},
     "report": {"official": False},
 }
@@ -91,7 +91,7 @@ def end_to_end(scratch: Path, device: str, smoke: bool) -> dict:
     out: dict = {"profile": settings.profile, "model": settings.model.name, "weights": "random (real architecture)"}
     out["split"] = build_split("embedded", settings.data, layout, settings.video, progress=False)
     start = time.perf_counter()
-    info = run_finetune(settings, layout, "vcd", layout.run("vcd"), read_split(layout, "embedded", "train"))
+    info = run_finetune(settings, layout, "vcd", layout.run("vcd", "embedded"), read_split(layout, "embedded", "train"))
     out["finetune_seconds"] = time.perf_counter() - start
     out["finetune"] = {k: info[k] for k in ("status", "steps", "seconds_per_step", "peak_mem_mb", "lora_parameters")}
     start = time.perf_counter()

@@ -18,7 +18,9 @@ def main() -> int:
     from vcd.layout import Layout
 
     layout = Layout(REPO)
-    executed = sorted(layout.executed_notebook("*").parent.glob("*.ipynb")) + sorted(layout.runs_dir.glob("*/*.ipynb"))
+    executed = sorted(layout.executed_notebook("*").parent.glob("*.ipynb")) + sorted(
+        layout.runs_dir.glob("*/*/*.ipynb")
+    )
     rows, total = [], 0.0
     for path in executed:
         meta = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})

@@ -16,8 +16,10 @@
 # %% [markdown]
 # # 04 · Reward fine-tuning with LoRA
 #
-# Maximises J(theta) = E[R(X, c)] (Eq. 3) for one reward (`reward` below; the DVC
-# pipeline runs this notebook once per entry of `methods.rewards`, into `runs/<reward>/`).
+# Maximises J(theta) = E[R(X, c)] (Eq. 3) for one reward on one training dataset
+# (`reward` and `dataset` below; the DVC pipeline runs this notebook once per pair of
+# `methods.train_on` x `methods.rewards`, into `runs/<dataset>/<reward>/`, as Sec. 4.1
+# fine-tunes one model per training set).
 # Each step samples videos with the pipeline's scheduler, keeps the graph only through
 # the last K denoising steps (K = 1 in the paper), decodes the frames the reward needs
 # and updates LoRA adapters on the transformer's attention projections (Sec. 3.2, 4.1;
@@ -30,7 +32,8 @@
 # %% tags=["parameters"]
 params_file = None  # None: the repository's params.yaml
 reward = "vcd"
-overwrite = False  # True: replace a finished run of other settings in runs/<reward>/ (never done silently)
+dataset = None  # None: the first of methods.train_on
+overwrite = False  # True: replace a finished run of other settings in runs/<dataset>/<reward>/ (never done silently)
 
 # %%
 import matplotlib.pyplot as plt
@@ -42,13 +45,13 @@ from vcd.layout import Layout
 from vcd.methods import STAND_INS, method_label
 from vcd.provenance import profile_label
 from vcd.settings import Settings
-from vcd.training import run_finetune, validate_finetune
+from vcd.training import run_finetune, train_dataset, validate_finetune
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
-run = layout.run(reward)
-validate_finetune(reward, run)  # cheap checks first: the name, the output folder
-dataset = settings.data.datasets[0]
+dataset = train_dataset(settings, dataset)
+run = layout.run(reward, dataset)
+validate_finetune(reward, run)  # cheap checks first: the names, the output folder
 train_items = read_split(layout, dataset, "train")
 ft = settings.finetune
 print(f"reward: {method_label(reward)}" + (f"  [STAND-IN for {STAND_INS[reward]}]" if reward in STAND_INS else ""))
@@ -68,7 +71,7 @@ info = run_finetune(settings, layout, reward, run, train_items, overwrite=overwr
 # ## Training curves
 
 # %%
-fig = plot_finetune_curves(pd.read_csv(run.train_log), pd.read_csv(run.val_log), method_label(reward))
+fig = plot_finetune_curves(pd.read_csv(run.train_log), pd.read_csv(run.val_log), f"{method_label(reward)} on {dataset}")
 save_figure(fig, run.curve, footer=profile_label(settings.profile))
 plt.show()
 

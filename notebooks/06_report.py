@@ -91,12 +91,12 @@ print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_t
 
 # %% [markdown]
 # ## Fine-tuning runs
-# The minimised objective (VCD for the VCD family, each with its own distance) in the
-# first and last quarter of the steps, and the paper-preset VCD of a fixed probe set of
-# training items before and after.
+# One per training dataset and reward (Sec. 4.1). The minimised objective (VCD for the
+# VCD family, each with its own distance) in the first and last quarter of the steps,
+# and the paper-preset VCD of a fixed probe set of training items before and after.
 
 # %%
-finetune_runs_table(layout, methods.rewards, footer)
+finetune_runs_table(layout, methods.rewards, methods.train_on, footer)
 
 # %% [markdown]
 # ## The paper's claims, tested on this profile

@@ -83,7 +83,7 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
         for name, p in pipe.transformer.named_parameters():
             if "lora_B" in name:
                 p.normal_(std=0.05)
-    run = layout.run("r")
+    run = layout.run("r", "embedded")
     save_lora(pipe.transformer, run, lora)
     run.dir.mkdir(parents=True)
     run.info.write_text(json.dumps({"status": "running"}))
@@ -97,7 +97,8 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
     assert tuned["generated"] == 4
     per_video = pd.read_csv(layout.method_results("r").per_video)
     assert len(per_video) == 4 and set(per_video.method) == {"r"} and (per_video.status == "ok").all()
-    assert json.loads(layout.method_results("r").provenance.read_text())["weights"]["lora_content_sha256"]
+    adapters = json.loads(layout.method_results("r").provenance.read_text())["weights"]["adapters"]
+    assert adapters["embedded"]["trained_on"] == "embedded" and adapters["embedded"]["lora_content_sha256"]
     base_videos = pd.read_csv(layout.method_results("base").per_video)
     assert not np.allclose(
         per_video.temporal_flickering, base_videos.temporal_flickering
@@ -126,10 +127,55 @@ def test_videos_are_reused_when_only_the_adapter_file_header_changes(tiny_params
     settings = settings_of(tiny_params, **{"evaluation.seeds": [0], "evaluation.vcd_seeds": [0]})
     pipe = load_pipeline(settings.model, layout, "cpu")
     add_lora(pipe.transformer, settings.finetune.lora)
-    run = layout.run("r")
+    run = layout.run("r", "embedded")
     save_lora(pipe.transformer, run, settings.finetune.lora, metadata={"steps": 1})
     run.dir.mkdir(parents=True)
     run.info.write_text(json.dumps({"status": "complete"}))
     assert evaluate_method(settings, layout, "r", None, progress=False)["generated"] == 1
     save_lora(pipe.transformer, run, settings.finetune.lora, metadata={"steps": 2, "reward": "vcd"})
     assert evaluate_method(settings, layout, "r", None, progress=False)["skipped"] == 1
+
+
+def test_each_dataset_is_generated_with_the_lora_of_its_training_set(tiny_params, tiny_layout, tiny_items):
+    """Sec. 4.1: one LoRA per training set. With ``lora_from: {embedded: ai_artbench}`` the
+    embedded videos come from the run trained on ai_artbench, not from embedded's own."""
+    from vcd.evaluation import method_runs
+    from vcd.models import add_lora, load_pipeline, save_lora
+
+    layout = tiny_layout
+    write_manifest(layout.split_manifest("embedded", "eval"), "embedded", tiny_items[:1])
+    settings = settings_of(
+        tiny_params,
+        **{
+            "data.datasets": ["embedded", "ai_artbench"],
+            "methods.train_on": ["embedded", "ai_artbench"],
+            "evaluation.lora_from": {"embedded": "ai_artbench"},
+            "evaluation.seeds": [0],
+            "evaluation.vcd_seeds": [0],
+        },
+    )
+    own, mapped = layout.run("r", "embedded"), layout.run("r", "ai_artbench")
+    assert method_runs(settings, layout, "r") == {"embedded": mapped}
+    assert method_runs(settings, layout, "base") == {"embedded": None}
+    pipe = load_pipeline(settings.model, layout, "cpu")
+    add_lora(pipe.transformer, settings.finetune.lora)
+    for run, scale in ((own, 0.05), (mapped, 0.2)):  # two different adapters
+        with torch.no_grad():
+            for name, p in pipe.transformer.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(std=scale)
+        save_lora(pipe.transformer, run, settings.finetune.lora)
+        run.dir.mkdir(parents=True)
+    own.info.write_text(json.dumps({"status": "complete"}))
+    mapped.info.write_text(json.dumps({"status": "running"}))
+    with pytest.raises(FileNotFoundError, match="runs/ai_artbench/r is not a finished"):
+        evaluate_method(settings, layout, "r", None, progress=False)  # embedded's own run is not a substitute
+    mapped.info.write_text(json.dumps({"status": "complete"}))
+    evaluate_method(settings, layout, "r", None, progress=False)
+    adapter = json.loads(layout.method_results("r").provenance.read_text())["weights"]["adapters"]["embedded"]
+    assert adapter["trained_on"] == "ai_artbench" and adapter["lora"] == "models/lora/ai_artbench/r/lora.safetensors"
+    mapped_videos = pd.read_csv(layout.method_results("r").per_video)
+    own_settings = settings_of(tiny_params, **{"evaluation.seeds": [0], "evaluation.vcd_seeds": [0]})
+    evaluate_method(own_settings, layout, "r", None, progress=False)
+    own_videos = pd.read_csv(layout.method_results("r").per_video)
+    assert not np.allclose(mapped_videos.temporal_flickering, own_videos.temporal_flickering)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from pathlib import Path
 
@@ -26,15 +27,17 @@ def test_vbench_names_round_trip():
 def test_paths_live_under_the_root_and_are_recorded_relative_to_it(tmp_path):
     layout = Layout(tmp_path)
     assert layout.video_file("vcd", "embedded", "a cup", 2) == tmp_path / "results/videos/vcd/embedded/a cup-2.mp4"
-    assert (
-        layout.relative(layout.run("vcd").lora) == "models/lora/vcd/lora.safetensors"
-    )  # the adapter apart from the run log
+    run = layout.run("vcd", "i2v_bench")  # one run per (training dataset, reward), Sec. 4.1
+    assert layout.relative(run.lora) == "models/lora/i2v_bench/vcd/lora.safetensors"  # the adapter apart from the log
+    assert layout.relative(run.info) == "runs/i2v_bench/vcd/run_info.json"
     assert layout.relative("/elsewhere/file.txt") == "/elsewhere/file.txt"
     assert layout.resolve("data/external/x") == tmp_path / "data/external/x" and layout.resolve("/abs") == Path("/abs")
-    assert layout.run("vcd").checkpoint(7).name == "step-000007"
-    for bad in ("", "../x", ".hidden", "a/b"):
+    assert run.checkpoint(7).name == "step-000007"
+    for bad in ("", "../x", ".hidden", "a/b", "a\\b"):
         with pytest.raises(ValueError, match="not a run name"):
-            layout.run(bad)
+            layout.run(bad, "embedded")
+        with pytest.raises(ValueError, match="not a run name"):
+            layout.run("vcd", bad)
     with pytest.raises(ValueError, match="part must be"):
         layout.split_manifest("embedded", "test")
 
@@ -44,7 +47,7 @@ def test_the_root_is_found_from_a_subfolder():
     assert Layout.discover(REPO / "vcd").root == REPO
 
 
-def _layout_paths(layout: Layout, methods, datasets) -> set[str]:
+def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
     """Every path the layout names that a stage can track, relative to the root."""
     paths = [
         layout.embedded_manifest,
@@ -77,9 +80,9 @@ def _layout_paths(layout: Layout, methods, datasets) -> set[str]:
         layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")
     ]
     for dataset in datasets:
-        paths += [layout.split_dir(dataset).parent, layout.split_figure(dataset)]
-    for method in methods:
-        run = layout.run(method)
+        paths += [layout.split_dir(dataset).parent, layout.split_dir(dataset), layout.split_figure(dataset)]
+    for dataset, method in itertools.product(train_on, methods):
+        run = layout.run(method, dataset)
         paths += [
             run.adapter,
             run.checkpoints,
@@ -101,18 +104,26 @@ def test_every_path_dvc_yaml_names_is_a_layout_path():
     layout = Layout(REPO)
     settings = Settings.load(layout.params_file)
     stages = yaml.safe_load(layout.dvc_file.read_text())["stages"]
-    known = _layout_paths(layout, settings.methods.rewards, settings.data.datasets)
+    methods = settings.methods
+    known = _layout_paths(layout, methods.rewards, settings.data.datasets, methods.train_on)
+    runs = list(itertools.product(methods.train_on, methods.rewards))
+
+    def expand(path: str) -> list[str]:  # a matrix stage's path, for every (dataset, reward)
+        if "${item." not in path:
+            return [path]
+        return [path.replace("${item.dataset}", d).replace("${item.reward}", r) for d, r in runs]
+
     named = []
     for stage in stages.values():
-        rewards = stage.get("matrix", {}).get("reward")
         for kind in ("deps", "outs", "metrics", "plots"):
             for entry in stage.get(kind, []):
                 path = entry if isinstance(entry, str) else next(iter(entry))
                 if path.startswith("vcd/"):
                     continue  # the package's modules (checked by tests/test_architecture.py)
-                named += [path.replace("${item.reward}", r) for r in settings.methods.rewards] if rewards else [path]
+                named += expand(path)
         for word in shlex.split(stage["cmd"]):
             if "/" in word:
-                named += [word.replace("${item.reward}", r) for r in settings.methods.rewards]
+                named += expand(word)
+    assert not [p for p in named if "${" in p], "a dvc.yaml path with an unknown ${...} variable"
     unknown = sorted({p for p in named if p not in known})
     assert not unknown, f"dvc.yaml names paths vcd/layout.py does not: {unknown}"

@@ -124,7 +124,7 @@ def test_missing_models_fail_before_any_work(tiny_params, tiny_settings, tmp_pat
 def test_lora_targets_save_and_load(tiny_settings, tiny_layout):
     pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
     lora = tiny_settings.finetune.lora
-    run = tiny_layout.run("r")
+    run = tiny_layout.run("r", "embedded")
     assert lora_target_report(pipe.transformer, lora.target_modules) == {"to_q": 2, "to_k": 2, "to_v": 2, "to_out.0": 2}
     with pytest.raises(ValueError, match=r"LoRA target\(s\) \['to_qkv'\] match no linear layer"):
         add_lora(pipe.transformer, dataclasses.replace(lora, target_modules=("to_qkv",)))
@@ -156,7 +156,7 @@ def test_lora_targets_save_and_load(tiny_settings, tiny_layout):
     torch.testing.assert_close(c, a, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(d, a, atol=1e-3)  # and the adapter does change the base model
     with pytest.raises(FileNotFoundError, match="no LoRA weights"):
-        load_lora(fresh.transformer, tiny_layout.run("none"))
+        load_lora(fresh.transformer, tiny_layout.run("none", "embedded"))
 
 
 def test_same_tensors_give_the_same_file_in_every_process(tmp_path):
@@ -178,14 +178,14 @@ def test_same_tensors_give_the_same_file_in_every_process(tmp_path):
 
         weights = {"x.lora_A.weight": torch.ones(2, 2), "x.lora_B.weight": torch.zeros(2, 2)}
         peft.utils.get_peft_model_state_dict = lambda module: weights
-        run = Layout(Path(sys.argv[1])).run("r")
+        run = Layout(Path(sys.argv[1])).run("r", "embedded")
         meta = {"reward": "vcd", "steps": 20, "base_model": "models/base", "z": 1}
         save_lora(torch.nn.Module(), run, LoraSettings(2, 2.0, 0.0, ("to_q",)), metadata=meta)
     """)
     files = []
     for k in range(4):
         subprocess.run([sys.executable, "-c", code, str(tmp_path / str(k))], check=True)
-        files.append((tmp_path / str(k) / "models/lora/r/lora.safetensors").read_bytes())
+        files.append((tmp_path / str(k) / "models/lora/embedded/r/lora.safetensors").read_bytes())
     assert len(set(files)) == 1
 
 
@@ -194,7 +194,7 @@ def test_the_lora_digest_is_the_weights_content(tmp_path):
 
     from vcd.models import lora_digest
 
-    run = Layout(tmp_path).run("r")
+    run = Layout(tmp_path).run("r", "embedded")
     run.adapter.mkdir(parents=True)
     save_file(
         {"a.lora_A.weight": torch.ones(2, 2), "a.lora_B.weight": torch.zeros(2, 2)}, str(run.lora), metadata={"x": "1"}

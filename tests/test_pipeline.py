@@ -129,14 +129,14 @@ def test_base_model_and_finetuning_runs(pipeline):
         json.loads((work / "results/pretrain/provenance.json").read_text())["weights"]["base_model"]["model"] == "toy"
     )
     for reward in params["methods"]["rewards"]:
-        info = json.loads((work / f"runs/{reward}/run_info.json").read_text())
+        info = json.loads((work / f"runs/embedded/{reward}/run_info.json").read_text())
         assert info["status"] == "complete" and info["steps"] == 2
-        assert set(json.loads((work / f"runs/{reward}/metrics.json").read_text())) >= {
+        assert set(json.loads((work / f"runs/embedded/{reward}/metrics.json").read_text())) >= {
             "loss_first_quarter",
             "val_vcd_last",
         }
-        assert (work / f"models/lora/{reward}/lora.safetensors").is_file()
-        log = (work / f"runs/{reward}/train_log.csv").read_text().splitlines()
+        assert (work / f"models/lora/embedded/{reward}/lora.safetensors").is_file()
+        log = (work / f"runs/embedded/{reward}/train_log.csv").read_text().splitlines()
         assert log[0].startswith("step,loss,") and len(log) == 3
 
 
@@ -204,7 +204,7 @@ def test_dvc_metrics_show_lists_only_comparable_numbers(pipeline):
         "results/sanity/metrics.json",
         "results/data/metrics.json",
         "results/metrics.json",
-        "runs/vcd/metrics.json",
+        "runs/embedded/vcd/metrics.json",
     } <= set(files)
     values = [v for f in files.values() for v in _leaves(f["data"])]
     assert len(values) < 150, f"dvc metrics show lists {len(values)} values"

@@ -34,7 +34,7 @@ def test_check_rejects_a_reward_with_shell_syntax_before_any_command_runs(tmp_pa
 def test_repro_checks_the_settings_before_dvc_and_dvc_quotes_the_reward():
     recipe = (REPO / "Makefile").read_text().split("\nrepro:")[1].split("\n\n")[0]
     assert recipe.index("vcd.preflight") < recipe.index("dvc repro")
-    assert "-p reward '${item.reward}'" in (REPO / "dvc.yaml").read_text()
+    assert "-p reward '${item.reward}' -p dataset '${item.dataset}'" in (REPO / "dvc.yaml").read_text()
 
 
 def test_check_names_what_a_paper_run_lacks_before_anything_runs(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,7 @@ from vcd.runs import COMPLETE, mark_complete, mark_running, read_run_info, requi
 
 
 def test_a_run_is_finished_only_when_marked_complete(tmp_path):
-    run = Layout(tmp_path).run("vcd")
+    run = Layout(tmp_path).run("vcd", "embedded")
     assert read_run_info(run) == {}
     with pytest.raises(FileNotFoundError, match="status: missing"):
         require_complete_run(run)
@@ -22,7 +22,7 @@ def test_a_run_is_finished_only_when_marked_complete(tmp_path):
 
 
 def test_a_corrupt_info_file_says_what_to_do(tmp_path):
-    run = Layout(tmp_path).run("vcd")
+    run = Layout(tmp_path).run("vcd", "embedded")
     run.dir.mkdir(parents=True)
     run.info.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON.*re-run the finetune stage"):

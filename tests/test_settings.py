@@ -97,6 +97,15 @@ def test_settings_are_frozen_and_give_the_sampling_config():
         ({"report.table_metrics": ["i2v_subjekt"]}, "unknown metric"),
         ({"model.name": "sora"}, "unknown model name 'sora'"),
         ({"sanity.variants": ["paper", "best"]}, "unknown preset"),
+        ({"methods.train_on": ["i2v_bench"]}, r"methods.train_on \['i2v_bench'\] are not in data.datasets"),
+        ({"methods.train_on": ["embedded", "embedded"]}, "train_on lists a dataset twice"),
+        ({"methods.train_on": ["imagenet; rm -rf ~"]}, r"train_on: unknown dataset\(s\)"),
+        ({"data.embedded.n_train": 0}, "methods.train_on .*n_train is 0, there is nothing to fine-tune on"),
+        (
+            {"evaluation.lora_from": {"embedded": "ai_artbench"}},
+            "'embedded' is generated with the LoRAs trained on 'ai_artbench', which is not in methods.train_on",
+        ),
+        ({"evaluation.lora_from": {"embeded": "embedded"}}, r"lora_from: unknown dataset\(s\) \['embeded'\]"),
     ],
 )
 def test_bad_settings_are_rejected_with_the_key_named(change, match):
@@ -143,6 +152,7 @@ def test_every_setting_has_a_valid_range(change, match):
     "change, match",
     [
         ({"methods.rewards": []}, "rewards must name at least one reward"),
+        ({"methods.train_on": []}, "train_on must name at least one training dataset"),
         ({"report.table_metrics": []}, "table_metrics must name at least one metric"),
     ],
 )
@@ -156,3 +166,20 @@ def test_a_yaml_syntax_error_names_the_file(tmp_path):
     path.write_text("video:\n  width: [112\n")
     with pytest.raises(SettingsError, match="params.yaml is not valid YAML"):
         Settings.load(path)
+
+
+def test_the_paper_profile_trains_one_lora_per_training_set_as_sec_4_1(tmp_path):
+    """I2V-Bench's LoRAs make the I2V-Bench and VBench-I2V videos, AI-ArtBench's its own;
+    VBench-I2V (no training split) is never trained on."""
+    from tiny import project_with_profile
+    from vcd.config import apply_profile
+
+    layout = project_with_profile(tmp_path, "paper")
+    apply_profile("paper", layout)
+    settings = Settings.load(layout.params_file)
+    assert settings.methods.train_on == ("i2v_bench", "ai_artbench")
+    assert {d: settings.evaluation.trained_on(d) for d in settings.evaluation.datasets} == {
+        "i2v_bench": "i2v_bench",
+        "vbench_i2v": "i2v_bench",
+        "ai_artbench": "ai_artbench",
+    }

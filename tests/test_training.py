@@ -19,7 +19,7 @@ from vcd.training import FinetuneInterrupted, run_finetune, validate_finetune
 
 
 def test_a_run_writes_lora_only_weights_logs_and_info(tiny_settings, tiny_layout, tiny_items):
-    run = tiny_layout.run("vcd")
+    run = tiny_layout.run("vcd", "embedded")
     info = run_finetune(tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False)
     assert info["status"] == "complete" and require_complete_run(run)["reward"] == "vcd"
     weights = load_file(str(run.lora))
@@ -47,7 +47,7 @@ def test_a_run_writes_lora_only_weights_logs_and_info(tiny_settings, tiny_layout
 
 
 def test_a_killed_run_resumes_to_the_same_weights(tiny_settings, tiny_layout, tiny_items):
-    full, killed = tiny_layout.run("full"), tiny_layout.run("killed")
+    full, killed = tiny_layout.run("full", "embedded"), tiny_layout.run("killed", "embedded")
     summary = run_finetune(tiny_settings, tiny_layout, "vcd", full, tiny_items, progress=False)
     with pytest.raises(FinetuneInterrupted):
         run_finetune(tiny_settings, tiny_layout, "vcd", killed, tiny_items, progress=False, stop_after_steps=3)
@@ -69,7 +69,7 @@ def test_gradient_checkpointing_trades_memory_not_numerics(tiny_params, tiny_lay
     """Checkpointing recomputes activations to save memory; the losses must not change."""
     logs = {}
     for flag in (True, False):
-        run = tiny_layout.run(str(flag))
+        run = tiny_layout.run(str(flag), "embedded")
         run_finetune(
             settings_of(tiny_params, **{"finetune.gradient_checkpointing": flag}),
             tiny_layout,
@@ -83,7 +83,7 @@ def test_gradient_checkpointing_trades_memory_not_numerics(tiny_params, tiny_lay
 
 
 def test_changed_settings_start_afresh(tiny_params, tiny_settings, tiny_layout, tiny_items):
-    run = tiny_layout.run("run")
+    run = tiny_layout.run("run", "embedded")
     with pytest.raises(FinetuneInterrupted):
         run_finetune(tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=3)
     info = run_finetune(
@@ -94,7 +94,7 @@ def test_changed_settings_start_afresh(tiny_params, tiny_settings, tiny_layout, 
 
 def test_a_retrained_base_model_or_new_split_starts_afresh(tiny_settings, tiny_layout, tiny_items, tmp_path):
     """Same settings, different base weights or training items: never resume stale adapters."""
-    run = tiny_layout.run("run")
+    run = tiny_layout.run("run", "embedded")
     with pytest.raises(FinetuneInterrupted):
         run_finetune(tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=3)
     retrained = Layout(tmp_path / "retrained")
@@ -137,7 +137,7 @@ def test_bad_settings_fail_before_any_work(tiny_params, change, match):
 def test_bad_input_fails_before_compute_without_a_run_folder(
     tiny_params, tiny_layout, tiny_items, reward, change, error, match
 ):
-    run = tiny_layout.run("x")
+    run = tiny_layout.run("x", "embedded")
     with pytest.raises(error, match=match):
         run_finetune(settings_of(tiny_params, **change), tiny_layout, reward, run, tiny_items, progress=False)
     assert not run.dir.exists()
@@ -149,21 +149,21 @@ def test_unwritable_output_folder(tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     with pytest.raises(PermissionError, match="cannot write the run folder"):
-        validate_finetune("vcd", Layout(locked).run("run"))
+        validate_finetune("vcd", Layout(locked).run("run", "embedded"))
 
 
 def test_unwritable_output_folder_is_detected(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(PermissionError, match="cannot write the run folder"):
-        validate_finetune("vcd", Layout(blocker).run("run"))
+        validate_finetune("vcd", Layout(blocker).run("run", "embedded"))
 
 
 def test_a_finished_run_is_never_replaced_unless_asked(tiny_params, tiny_settings, tiny_layout, tiny_items):
     """A run of other settings that then fails must not have destroyed the finished run."""
     from vcd.training import RunExistsError
 
-    run = tiny_layout.run("vcd")
+    run = tiny_layout.run("vcd", "embedded")
     run_finetune(tiny_settings, tiny_layout, "vcd", run, tiny_items, progress=False)
     weights = run.lora.read_bytes()
     other = settings_of(tiny_params, **{"finetune.lr": 5e-3})
@@ -183,7 +183,7 @@ def test_a_checkpoint_cut_short_falls_back_and_checkpoints_load_without_pickle(
     tiny_params, tiny_layout, tiny_items, monkeypatch
 ):
     settings = settings_of(tiny_params, **{"finetune.checkpoint_every": 1})  # keeps the last 2
-    run = tiny_layout.run("vcd")
+    run = tiny_layout.run("vcd", "embedded")
     with pytest.raises(FinetuneInterrupted):
         run_finetune(settings, tiny_layout, "vcd", run, tiny_items, progress=False, stop_after_steps=3)
     newest, older = run.checkpoint_states()

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .columns import METRICS
 from .data import Item
 from .files import write_csv, write_json
-from .layout import Layout
+from .layout import Layout, RunFiles
 from .methods import BASE
 from .settings import Settings, VideoSpec
 from .sharding import Shard, current_shard, wait_for_all
@@ -27,7 +27,14 @@ from .sharding import Shard, current_shard, wait_for_all
 if TYPE_CHECKING:  # the report reads scores without importing torch
     from .metric import VideoConsistencyDistance
 
-__all__ = ["score_videos", "evaluate_method", "evaluate_methods", "collect_per_video", "collect_per_frame"]
+__all__ = [
+    "score_videos",
+    "method_runs",
+    "evaluate_method",
+    "evaluate_methods",
+    "collect_per_video",
+    "collect_per_frame",
+]
 
 
 def score_videos(
@@ -122,6 +129,14 @@ def score_videos(
     )
 
 
+def method_runs(settings: Settings, layout: Layout, method: str) -> dict[str, RunFiles | None]:
+    """Evaluation dataset -> the run whose LoRA generates its videos (None for the base
+    model): the run of ``method`` trained on ``evaluation.trained_on(dataset)`` (Sec. 4.1:
+    I2V-Bench's LoRA for I2V-Bench and VBench-I2V, AI-ArtBench's for AI-ArtBench)."""
+    evaluation = settings.evaluation
+    return {d: None if method == BASE else layout.run(method, evaluation.trained_on(d)) for d in evaluation.datasets}
+
+
 def evaluate_method(
     settings: Settings,
     layout: Layout,
@@ -134,14 +149,15 @@ def evaluate_method(
 ) -> dict[str, Any]:
     """Generate (or reuse) and score the evaluation videos of one method (Sec. 4.1).
 
-    ``method`` is ``"base"`` (the base model) or a finished fine-tuning run
-    ``layout.run(method)``, whose LoRA is folded into the transformer for sampling. For
-    every dataset of ``evaluation.datasets``: one video per (eval item, seed), reused
-    when complete and made by the same model, LoRA and settings, then every video read
-    back from its MP4 and scored. Writes the layout's ``method_results(method)``
-    (``per_video.csv``, ``per_frame.csv``, ``provenance.json``); returns the counts of
-    videos generated, reused, scored and excluded. ``base_model`` is the base model's
-    provenance record when the caller already has it (hashing large weights once).
+    ``method`` is ``"base"`` (the base model) or a reward; for every dataset of
+    ``evaluation.datasets`` the finished run of that reward trained on the dataset's
+    training set (:func:`method_runs`) has its LoRA folded into the transformer for
+    sampling. One video per (eval item, seed), reused when complete and made by the same
+    model, LoRA and settings, then every video read back from its MP4 and scored. Writes
+    the layout's ``method_results(method)`` (``per_video.csv``, ``per_frame.csv``,
+    ``provenance.json``); returns the counts of videos generated, reused, scored and
+    excluded. ``base_model`` is the base model's provenance record when the caller
+    already has it (hashing large weights once).
 
     ``shard`` (default: this process's, :func:`vcd.sharding.current_shard`) splits the
     items across processes; the main process merges their scores into the same tables,
@@ -156,34 +172,46 @@ def evaluate_method(
     from .runs import require_complete_run
     from .sampling import check_video_shape
 
-    run = None if method == BASE else layout.run(method)
-    if run is not None:
-        require_complete_run(run)  # never a half-trained LoRA
+    runs = method_runs(settings, layout, method)
+    for run in runs.values():
+        if run is not None:
+            require_complete_run(run)  # never a half-trained LoRA
     base = base_model if base_model is not None else model_provenance(settings.model, layout)
-    torch.manual_seed(0)  # the same numbers whatever the order methods are evaluated in
-    # A fresh pipeline per method: folding a LoRA in changes the weights in place, and
-    # unmerging is not bit-exact, so reusing one would make results depend on method order.
-    pipe = load_pipeline(settings.model, layout, device, offline=settings.runtime.offline)
     sampling = settings.sampling
-    check_video_shape(pipe, sampling.num_frames, sampling.height, sampling.width)  # before any folder is touched
-    if run is not None:
-        load_lora(pipe.transformer, run, merge=True)  # sampling only: W + (alpha / r) B A
-    pipe.transformer.eval()
-    # Everything that shapes the videos; a re-run reuses finished videos only if it matches.
-    lora_sha = None if run is None else lora_digest(run)  # the weights' content, not the file's bytes
-    shaping = {
-        "model": settings.as_dict()["model"],
-        "video": settings.as_dict()["video"],
-        "base": base,
-        "lora": lora_sha,
-    }
-    fingerprint = params_digest(shaping)
     results = layout.method_results(method)
     evaluation = settings.evaluation
     shard = shard or current_shard()
     counts = {"method": method, "generated": 0, "skipped": 0}
     per_video, per_frame, order = [], [], {}
+    adapters: dict[str, dict[str, Any]] = {}
+    loaded: tuple[RunFiles | None, Any, str] | None = None
     for dataset in evaluation.datasets:
+        run = runs[dataset]
+        if loaded is None or loaded[0] != run:
+            torch.manual_seed(0)  # the same numbers whatever the order methods are evaluated in
+            # A fresh pipeline per adapter: folding a LoRA in changes the weights in place, and
+            # unmerging is not bit-exact, so reusing one would make results depend on the order.
+            pipe = load_pipeline(settings.model, layout, device, offline=settings.runtime.offline)
+            check_video_shape(pipe, sampling.num_frames, sampling.height, sampling.width)  # before any file is made
+            if run is not None:
+                load_lora(pipe.transformer, run, merge=True)  # sampling only: W + (alpha / r) B A
+            pipe.transformer.eval()
+            # Everything that shapes the videos; a re-run reuses finished videos only if it matches.
+            lora_sha = None if run is None else lora_digest(run)  # the weights' content, not the file's bytes
+            shaping = {
+                "model": settings.as_dict()["model"],
+                "video": settings.as_dict()["video"],
+                "base": base,
+                "lora": lora_sha,
+            }
+            loaded = (run, pipe, params_digest(shaping))
+        _, pipe, fingerprint = loaded
+        adapters[dataset] = {
+            "trained_on": None if run is None else evaluation.trained_on(dataset),
+            "lora": None if run is None else layout.relative(run.lora),
+            "lora_content_sha256": None if run is None else lora_digest(run),
+            "videos_fingerprint": fingerprint,
+        }
         items = read_split(layout, dataset, "eval")
         order.update({(dataset, it.id): (len(order), k) for k, it in enumerate(items)})
         made = generate_method_videos(
@@ -232,8 +260,7 @@ def evaluate_method(
             settings,
             layout.root,
             base_model=base,
-            lora_content_sha256=lora_sha,
-            videos_fingerprint=fingerprint,
+            adapters=adapters,  # per evaluation dataset: which LoRA made its videos
             **({"encoder": metric.provenance()} if metric is not None else {}),
         ),
     )
@@ -279,8 +306,9 @@ def evaluate_methods(
     shard = shard or current_shard()
     methods = list(settings.methods.all if methods is None else methods)
     for method in methods:
-        if method != BASE:
-            require_complete_run(layout.run(method))
+        for run in method_runs(settings, layout, method).values():
+            if run is not None:
+                require_complete_run(run)
     if device is None:
         device = "cpu"
         if torch.cuda.is_available():  # one GPU per process under accelerate

@@ -73,8 +73,9 @@ def split_video_name(path: str | Path) -> tuple[str, int]:
 # ---------------------------------------------------------------------------- folders
 @dataclass(frozen=True)
 class RunFiles:
-    """A fine-tuning run: its record ``runs/<name>/`` (logs, checkpoints, status; the
-    protocol is in :mod:`vcd.runs`) and its product, the adapter ``models/lora/<name>/``.
+    """A fine-tuning run: its record ``runs/<dataset>/<reward>/`` (logs, checkpoints,
+    status; the protocol is in :mod:`vcd.runs`) and its product, the adapter
+    ``models/lora/<dataset>/<reward>/`` -- one per training dataset and reward (Sec. 4.1).
 
     The adapter has a folder of its own so that what evaluation depends on is only the
     weights: a re-run that trains the same weights changes the record's timings, not
@@ -361,14 +362,16 @@ class Layout:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
-    def run(self, name: str) -> RunFiles:
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"not a run name: {name!r}")
-        return RunFiles(self.runs_dir / name, self.adapters_dir / name)
+    def run(self, reward: str, dataset: str) -> RunFiles:
+        """The run of ``reward`` fine-tuned on ``dataset``'s training split."""
+        for name in (dataset, reward):
+            if not name or "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"not a run name: {name!r}")
+        return RunFiles(self.runs_dir / dataset / reward, self.adapters_dir / dataset / reward)
 
     @property
     def adapters_dir(self) -> Path:
-        """``models/lora/``: the fine-tuned adapters, one folder per run."""
+        """``models/lora/``: the fine-tuned adapters, ``<dataset>/<reward>/`` per run."""
         return self.root / "models" / "lora"
 
     # ------------------------------------------------------------------ evaluate

@@ -597,13 +597,28 @@ class RewardSettings:
 
 @dataclass(frozen=True)
 class MethodSettings:
-    """``methods``: the fine-tuning runs (one per reward) and the "+V-JEPA" row."""
+    """``methods``: the fine-tuning runs and the "+V-JEPA" row.
+
+    One run, and one LoRA, per (training dataset, reward): Sec. 4.1 fine-tunes on
+    I2V-Bench's training videos for the I2V-Bench and VBench-I2V evaluations and on
+    AI-ArtBench's 25 training images for AI-ArtBench (``evaluation.lora_from`` says
+    which LoRA generates each evaluation dataset's videos)."""
 
     rewards: tuple[str, ...]
     baseline: str | None
+    train_on: tuple[str, ...]
 
     def __post_init__(self) -> None:
         from .methods import REWARD_NAMES
+
+        _require(bool(self.train_on), "train_on must name at least one training dataset")
+        unknown_data = [d for d in self.train_on if d not in DATASET_NAMES]
+        _require(
+            not unknown_data, f"train_on: unknown dataset(s) {unknown_data}; expected some of {list(DATASET_NAMES)}"
+        )
+        _require(
+            len(set(self.train_on)) == len(self.train_on), f"train_on lists a dataset twice: {list(self.train_on)}"
+        )
 
         # the names also reach dvc.yaml's command lines (finetune matrix): only known names pass
         _require(bool(self.rewards), "rewards must name at least one reward (dvc.yaml's finetune matrix needs one)")
@@ -629,15 +644,24 @@ class EvalConfig:
     datasets: tuple[str, ...]
     seeds: tuple[int, ...]
     vcd_seeds: tuple[int, ...] | None
+    #: evaluation dataset -> the training dataset whose LoRAs make its videos; a dataset
+    #: not listed uses its own (Sec. 4.1: VBench-I2V is evaluated with I2V-Bench's LoRAs)
+    lora_from: Mapping[str, str]
 
     def __post_init__(self) -> None:
         _require(bool(self.datasets), "datasets must name at least one dataset")
+        unknown = [d for d in [*self.lora_from, *self.lora_from.values()] if d not in DATASET_NAMES]
+        _require(not unknown, f"lora_from: unknown dataset(s) {unknown}; expected some of {list(DATASET_NAMES)}")
         _require(bool(self.seeds), "seeds must name at least one seed (the paper uses five)")
         _require(len(set(self.seeds)) == len(self.seeds), f"seeds lists a seed twice: {list(self.seeds)}")
         _require(
             self.vcd_seeds is None or set(self.vcd_seeds) <= set(self.seeds),
             f"vcd_seeds {list(self.vcd_seeds or ())} must be a subset of seeds {list(self.seeds)} (or null: all)",
         )
+
+    def trained_on(self, dataset: str) -> str:
+        """The training dataset whose LoRAs generate ``dataset``'s evaluation videos."""
+        return self.lora_from.get(dataset, dataset)
 
 
 @dataclass(frozen=True)
@@ -695,6 +719,26 @@ class Settings:
             f"evaluation.datasets {missing} are not in data.datasets {list(self.data.datasets)}: "
             "only those are split (data_split stage)",
         )
+        not_split = [d for d in self.methods.train_on if d not in self.data.datasets]
+        _require(
+            not not_split,
+            f"methods.train_on {not_split} are not in data.datasets {list(self.data.datasets)}: "
+            "only those are split (data_split stage)",
+        )
+        untrainable = [d for d in self.methods.train_on if not self.data.options(d).n_train]
+        _require(
+            not untrainable,
+            f"methods.train_on {untrainable}: data.<dataset>.n_train is 0, there is nothing to fine-tune on "
+            "(VBench-I2V is evaluation-only; Sec. 4.1 evaluates it with I2V-Bench's LoRAs: evaluation.lora_from)",
+        )
+        for dataset in self.evaluation.datasets:
+            source = self.evaluation.trained_on(dataset)
+            _require(
+                source in self.methods.train_on,
+                f"evaluation dataset {dataset!r} is generated with the LoRAs trained on {source!r}, which is not in "
+                f"methods.train_on {list(self.methods.train_on)}; add it there or map {dataset!r} to one of them in "
+                "evaluation.lora_from",
+            )
         factor = self.model.temporal_factor
         _require(
             (self.video.num_frames - 1) % factor == 0,

@@ -266,29 +266,32 @@ def paper_comparison_table(
     return md
 
 
-def finetune_runs_table(layout: Layout, rewards: Sequence[str], footer: str) -> pd.DataFrame:
-    """One row per fine-tuning run from its ``run_info.json``: the minimised objective in
-    the first and last quarter of training, the probe-set VCD before and after, time
-    per step and peak memory. Written as the layout's ``finetune_runs`` table."""
+def finetune_runs_table(layout: Layout, rewards: Sequence[str], train_on: Sequence[str], footer: str) -> pd.DataFrame:
+    """One row per fine-tuning run (training dataset x reward, Sec. 4.1) from its
+    ``run_info.json``: the minimised objective in the first and last quarter of
+    training, the probe-set VCD before and after, time per step and peak memory.
+    Written as the layout's ``finetune_runs`` table."""
     caption = (
         f"Fine-tuning runs ({footer}). Losses are each reward's own objective; probe VCD is Eq. 2 (paper preset) "
         "averaged over i on fixed training items and seeds."
     )
     rows = []
-    for name in rewards:
-        info = read_run_info(layout.run(name))
-        rows.append(
-            {
-                "run": method_label(name),
-                "steps": info["steps"],
-                "loss, first quarter": info["loss_first_quarter"],
-                "loss, last quarter": info["loss_last_quarter"],
-                "probe VCD, start": info.get("val_vcd_first", float("nan")),
-                "probe VCD, end": info.get("val_vcd_last", float("nan")),
-                "s / step": info["seconds_per_step"],
-                "peak MB": info["peak_mem_mb"],
-            }
-        )
+    for dataset in train_on:
+        for name in rewards:
+            info = read_run_info(layout.run(name, dataset))
+            rows.append(
+                {
+                    "trained on": dataset,
+                    "run": method_label(name),
+                    "steps": info["steps"],
+                    "loss, first quarter": info["loss_first_quarter"],
+                    "loss, last quarter": info["loss_last_quarter"],
+                    "probe VCD, start": info.get("val_vcd_first", float("nan")),
+                    "probe VCD, end": info.get("val_vcd_last", float("nan")),
+                    "s / step": info["seconds_per_step"],
+                    "peak MB": info["peak_mem_mb"],
+                }
+            )
     table = pd.DataFrame(rows)
     write_flat_table(table, layout.table("finetune_runs"), caption)
     return table

@@ -14,11 +14,13 @@ micro-step, process), so a run resumed from a checkpoint repeats exactly what an
 uninterrupted run does. ``accelerate`` runs the same loop on a CPU, one GPU or many
 (``accelerate launch``; README); bf16 autocast on CUDA.
 
-A run folder ``runs/<name>/`` (:class:`vcd.layout.RunFiles`) holds
-``lora.safetensors`` (LoRA keys only), ``lora_config.json``, ``train_log.csv``,
-``val_log.csv``, ``metrics.json``, ``checkpoints/`` and ``run_info.json``, whose
-``status`` is ``complete`` only when the run finished (:mod:`vcd.runs`); later stages
-refuse anything else.
+One run per (training dataset, reward), as Sec. 4.1 fine-tunes one model per training
+set. Its record ``runs/<dataset>/<reward>/`` (:class:`vcd.layout.RunFiles`) holds
+``train_log.csv``, ``val_log.csv``, ``metrics.json``, ``checkpoints/`` and
+``run_info.json``, whose ``status`` is ``complete`` only when the run finished
+(:mod:`vcd.runs`); later stages refuse anything else. The adapter,
+``lora.safetensors`` (LoRA keys only) and ``lora_config.json``, goes to
+``models/lora/<dataset>/<reward>/``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,14 @@ from .runs import COMPLETE, mark_complete, mark_running, read_run_info
 from .sampling import check_video_shape, decode_frames, encode_conditions, generate_video, sample_latents
 from .settings import Settings
 
-__all__ = ["FinetuneInterrupted", "RunExistsError", "validate_finetune", "run_finetune", "seeded_generator"]
+__all__ = [
+    "FinetuneInterrupted",
+    "RunExistsError",
+    "train_dataset",
+    "validate_finetune",
+    "run_finetune",
+    "seeded_generator",
+]
 
 
 class FinetuneInterrupted(RuntimeError):
@@ -89,6 +98,17 @@ def _finetune_digest(settings: Settings, reward: str, base_model: dict[str, str]
     }
     data = [(it.id, it.caption, sha256_of_files([Path(it.image)])) for it in train_items]
     return params_digest({"reward": reward, **sections, "base_model": dict(base_model), "train_items": data})
+
+
+def train_dataset(settings: Settings, dataset: str | None = None) -> str:
+    """The training dataset of a run: ``dataset`` if it is one of ``methods.train_on``,
+    the first of them when None (a clear error otherwise, before anything is loaded)."""
+    train_on = settings.methods.train_on
+    if dataset is None:
+        return train_on[0]
+    if dataset not in train_on:
+        raise ValueError(f"{dataset!r} is not a training dataset; methods.train_on is {list(train_on)}")
+    return dataset
 
 
 def validate_finetune(reward: str, run: RunFiles) -> None:
@@ -336,6 +356,8 @@ def run_finetune(
             run,
             {
                 "reward": reward_name,
+                "trained_on": sorted({it.dataset for it in train_items}),
+                "train_items": len(train_items),
                 "digest": digest,
                 "resumed_from_step": start_step,
                 "steps": total,
@@ -352,8 +374,9 @@ def run_finetune(
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    """``accelerate launch [--multi_gpu --num_processes N] -m vcd.training --reward vcd``:
-    the same run as the ``finetune`` stage, on as many GPUs as accelerate is given. A
+    """``accelerate launch [--multi_gpu --num_processes N] -m vcd.training --reward vcd
+    [--dataset i2v_bench]``: the same run as the ``finetune`` stage, on as many GPUs as
+    accelerate is given. A
     later ``dvc repro`` finds the finished run's final checkpoint and only rewrites its
     outputs."""
     import argparse
@@ -362,12 +385,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m vcd.training", description="Reward fine-tuning (one run).")
     parser.add_argument("--reward", required=True, choices=REWARDS)
+    parser.add_argument("--dataset", help="the training dataset (default: the first of methods.train_on)")
     parser.add_argument("--params", default=None, help="parameter file (default: the repository's params.yaml)")
     args = parser.parse_args(argv)
     layout = Layout.discover()
     settings = Settings.load(args.params or layout.params_file)
-    dataset = settings.data.datasets[0]
-    run_finetune(settings, layout, args.reward, layout.run(args.reward), read_split(layout, dataset, "train"))
+    dataset = train_dataset(settings, args.dataset)
+    run = layout.run(args.reward, dataset)
+    run_finetune(settings, layout, args.reward, run, read_split(layout, dataset, "train"))
     return 0
 
 
