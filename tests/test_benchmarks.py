@@ -79,3 +79,23 @@ def test_gpu_check_end_to_end_part_runs_the_paper_profile_on_the_cpu_at_tiny_siz
     assert result["profile"] == "paper" and result["model"] == "wan2.1-fun-1.3b-inp"
     assert result["finetune"]["status"] == "complete" and result["finetune"]["steps"] == 2
     assert result["evaluation"]["generated"] == 1 and result["video"]["status"] == "ok"
+
+
+def test_the_flop_counter_agrees_with_the_closed_form_on_the_real_1_3b_architecture():
+    """gpu_hours.py counts the published 1.3B transformer's forward at the paper's shape on
+    the meta device; it must agree with the closed form of its matmuls and attention (and
+    the stored estimate must be the one this code computes from the same counts)."""
+    import json
+
+    from vcd.layout import Layout
+
+    gpu_hours = _load("gpu_hours")
+    count = gpu_hours.Counter(Layout(REPO), "wan2.1-fun-1.3b-inp", 368, 272, 25)
+    assert count.tokens == 7 * 17 * 23 and count.latent == (7, 34, 46)
+    counted = count.forward()
+    closed = gpu_hours.analytic_forward_flops(count.transformer.config, count.tokens)
+    assert abs(counted / closed - 1) < 0.01, (counted, closed)
+    stored = json.loads((REPO / "benchmarks/results/gpu_hours_estimate.json").read_text())
+    model = next(m for m in stored["models"] if m["model"] == "wan2.1-fun-1.3b-inp")
+    assert model["tflop"]["transformer_forward"] * 1e12 == counted
+    assert stored["markdown"] == gpu_hours.markdown(stored)
