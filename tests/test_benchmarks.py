@@ -99,3 +99,4 @@ def test_the_flop_counter_agrees_with_the_closed_form_on_the_real_1_3b_architect
     model = next(m for m in stored["models"] if m["model"] == "wan2.1-fun-1.3b-inp")
     assert model["tflop"]["transformer_forward"] * 1e12 == counted
     assert stored["markdown"] == gpu_hours.markdown(stored)
+    assert stored["markdown"] in (REPO / "README.md").read_text()  # the README shows the stored estimate
