@@ -56,9 +56,16 @@ def test_published_transformers_have_their_parameter_counts(model, billions):
     assert billions[0] * 1e9 < count < billions[1] * 1e9
 
 
-def test_lora_of_the_paper_profile_targets_every_attention_projection_of_the_1_3b_model():
-    settings = Settings.load(REPO / "params.yaml")
-    lora = settings.finetune.lora
+def test_lora_of_the_paper_profile_is_vaders_q_k_v_at_half_scale_on_the_1_3b_model(tmp_path):
+    """VADER's LoRA (the paper builds on it and names no other): r 16, peft's default
+    alpha 8, the query/key/value projections of every self- and cross-attention."""
+    from tiny import project_with_profile
+    from vcd.config import apply_profile
+
+    layout = project_with_profile(tmp_path, "paper")
+    apply_profile("paper", layout)
+    lora = Settings.load(layout.params_file).finetune.lora
+    assert (lora.rank, lora.alpha, lora.dropout) == (16, 8.0, 0.01)
     transformer = build_transformer(LAYOUT, "wan2.1-fun-1.3b-inp")
     add_lora(transformer, lora)
     trainable = {n: p for n, p in transformer.named_parameters() if p.requires_grad}
@@ -68,11 +75,27 @@ def test_lora_of_the_paper_profile_targets_every_attention_projection_of_the_1_3
         f"blocks.{b}.{attn}.{proj}"
         for b in range(config.num_layers)
         for attn in ("attn1", "attn2")
-        for proj in ("to_q", "to_k", "to_v", "to_out.0")
+        for proj in ("to_q", "to_k", "to_v")
     }
-    assert targeted == expected  # the image key/value projections and the FFN stay frozen
+    assert targeted == expected  # output, image key/value and FFN projections stay frozen
     width = config.num_attention_heads * config.attention_head_dim
-    assert sum(p.numel() for p in trainable.values()) == len(expected) * lora.rank * 2 * width == 11_796_480
+    assert sum(p.numel() for p in trainable.values()) == len(expected) * lora.rank * 2 * width == 8_847_360
+
+
+def test_the_published_scheduler_is_kept_unless_params_set_a_shift(tmp_path):
+    """Wan's diffusers repositories ship UniPC (flow sigmas, shift 3.0); the paper profile
+    keeps it (flow_shift: null), a number replaces it by flow-matching Euler."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
+
+    folder = write_random_pipeline(LAYOUT, "wan2.1-fun-1.3b-inp", tmp_path / "w", dtype=torch.float32, num_layers=1)
+    settings = Settings.load(REPO / "params.yaml")
+    hub = {"wan2.1-fun-1.3b-inp": dataclasses.replace(settings.model.hub["wan2.1-fun-1.3b-inp"], repo_id=str(folder))}
+    model = dataclasses.replace(settings.model, name="wan2.1-fun-1.3b-inp", hub=hub, flow_shift=None)
+    kept = load_pipeline(model, LAYOUT, "cpu").scheduler
+    assert isinstance(kept, UniPCMultistepScheduler)
+    assert kept.config.flow_shift == 3.0 and kept.config.use_flow_sigmas
+    replaced = load_pipeline(dataclasses.replace(model, flow_shift=5.0), LAYOUT, "cpu").scheduler
+    assert isinstance(replaced, FlowMatchEulerDiscreteScheduler) and replaced.config.shift == 5.0
 
 
 def test_unknown_architecture_is_refused():

@@ -21,7 +21,14 @@ def _sampling(num_frames=5, size=32, steps=2) -> SamplingConfig:
     return SamplingConfig(num_frames, size, size, steps, 1.0, 8)
 
 
-def test_sampler_reproduces_the_pipeline_call(pipe):
+@pytest.mark.parametrize("scheduler", ["flow_match_euler", "published_unipc"])
+def test_sampler_reproduces_the_pipeline_call(pipe, scheduler):
+    """With the toy's flow-matching Euler and with the UniPC scheduler Wan's repositories
+    ship (the paper profile keeps it: model.flow_shift null)."""
+    if scheduler == "published_unipc":
+        from vcd.architectures import published_scheduler
+
+        pipe.scheduler = published_scheduler()
     image = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(3))
     from PIL import Image
 

@@ -28,7 +28,14 @@ import torch
 
 from .layout import Layout
 
-__all__ = ["ARCHITECTURES", "load_config", "build_transformer", "build_vae", "write_random_pipeline"]
+__all__ = [
+    "ARCHITECTURES",
+    "load_config",
+    "build_transformer",
+    "build_vae",
+    "published_scheduler",
+    "write_random_pipeline",
+]
 
 #: the Wan models with a published config under data/architectures/
 ARCHITECTURES: tuple[str, ...] = ("wan2.1-fun-1.3b-inp", "wan2.1-i2v-14b-480p")
@@ -105,6 +112,16 @@ def _reduced_image_encoder(width: int):
     return processor, CLIPVisionModel(config)
 
 
+def published_scheduler():
+    """The scheduler the Wan2.1 480p diffusers repositories ship: UniPC over flow sigmas
+    with shift 3.0 (diffusers' ``scripts/convert_wan_to_diffusers.py`` for I2V 480p)."""
+    from diffusers import UniPCMultistepScheduler
+
+    return UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000, flow_shift=3.0
+    )
+
+
 def write_random_pipeline(
     layout: Layout,
     model: str,
@@ -120,7 +137,7 @@ def write_random_pipeline(
     The transformer is stored in ``dtype`` (bf16 halves the 1.3B model's 5.7 GB); the
     VAE in float32, as :func:`vcd.models.load_pipeline` loads it.
     """
-    from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+    from diffusers import WanImageToVideoPipeline
 
     torch.manual_seed(int(seed))
     transformer = build_transformer(layout, model, "cpu", **transformer_overrides).to(dtype)
@@ -134,7 +151,7 @@ def write_random_pipeline(
         image_processor=processor,
         transformer=transformer,
         vae=build_vae(layout, model),
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        scheduler=published_scheduler(),
     )
     folder = Path(folder)
     pipe.save_pretrained(folder, safe_serialization=True)
