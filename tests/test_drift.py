@@ -34,7 +34,7 @@ def test_drift_summary_reads_the_first_and_last_frame():
 def test_drift_check_generates_each_split_and_keeps_strips(tiny_settings, tiny_layout, tiny_items):
     pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
     metric = VideoConsistencyDistance(num_projections=4)
-    drift, strips = drift_check(
+    drift, strips, fidelity = drift_check(
         pipe,
         {"train": tiny_items[:2], "eval": tiny_items[2:]},
         tiny_settings.sampling,
@@ -46,3 +46,10 @@ def test_drift_check_generates_each_split_and_keeps_strips(tiny_settings, tiny_l
     assert set(drift.split) == {"train", "eval"} and set(drift.seed) == {0, 1}
     assert len(drift) == 2 * 2 * (tiny_settings.video.num_frames - 1)  # splits x seeds x frames 2..N
     assert [label for label, _, _ in strips] == ["train: im0", "eval: im2"]
+    assert len(fidelity) == 2 * 2 and set(fidelity.split) == {"train", "eval"}  # one row per video
+    summary = drift_summary(drift, fidelity)
+    train, held_out = fidelity[fidelity.split == "train"], fidelity[fidelity.split == "eval"]
+    assert summary["train"]["ssim_frame1_to_cond"] == pytest.approx(train.ssim_frame1_to_cond.mean())
+    assert summary["gap"]["chroma_error_frame1"] == pytest.approx(
+        train.chroma_error_frame1.mean() - held_out.chroma_error_frame1.mean()
+    )

@@ -76,7 +76,7 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
             "synthetic_videos",
         )
     ]
-    paths += [layout.pretrain.csv("drift")] + [
+    paths += [layout.pretrain.csv("drift"), layout.pretrain.csv("fidelity")] + [
         layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")
     ]
     for dataset in datasets:

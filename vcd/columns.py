@@ -17,7 +17,7 @@ class MetricInfo:
     """How a per-video column is labelled, read and compared."""
 
     label: str
-    family: str  # "i2v consistency", "temporal consistency", "motion", "quality", "drift", "official"
+    family: str  # "i2v consistency", "temporal consistency", "motion", "quality", "drift", "fidelity", "official"
     higher_is_better: bool
     stand_in_for: str  # the official VBench dimension it follows, with its original model
     percent: bool = True  # a score in [0, 1], shown x100 like the paper's tables
@@ -56,6 +56,17 @@ METRICS: dict[str, MetricInfo] = {
         "Sharpness (Laplacian var.)", "quality", True, "imaging_quality (MUSIQ); relative only", percent=False
     ),
     "vcd": MetricInfo("VCD (Eq. 2)", "drift", False, "the fine-tuning objective itself", percent=False),
+    # is the video an image-to-video video at all? (vcd/fidelity.py)
+    "ssim_frame1_to_cond": MetricInfo(
+        "SSIM frame 1 to cond.", "fidelity", True, "first-frame fidelity (not in VBench)"
+    ),
+    "ssim_last_to_cond": MetricInfo("SSIM last frame to cond.", "fidelity", True, "drift by the end (not in VBench)"),
+    "chroma_error_frame1": MetricInfo(
+        "Chroma error, frame 1", "fidelity", False, "colour fidelity, 0-255 (not in VBench)", percent=False
+    ),
+    "flow_follows_prompt": MetricInfo(
+        "Flow follows prompt", "fidelity", True, "direction of camera_motion / pan prompts (Farneback)"
+    ),
 }
 
 #: VBench-I2V's dimensions in the paper's Table 2 (overall_consistency = ViCLIP video-text alignment)

@@ -61,6 +61,7 @@ def score_videos(
     Returns (per-video metrics, per-frame VCD rows)."""
     import torch
 
+    from .fidelity import score_fidelity
     from .frames import load_image, video_to_tensor
     from .video_io import VideoReadError, read_video
     from .video_metrics import score_video
@@ -93,6 +94,7 @@ def score_videos(
                         f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, expected {video.width}x{video.height}"
                     )
                 row.update(score_video(frames, cond))
+                row.update(score_fidelity(frames, cond, item.caption))
                 usable.append((row, frames))
             except (VideoReadError, ValueError) as exc:
                 row.update(status="excluded", reason=str(exc))

@@ -182,6 +182,14 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         ),
         paper_key="dynamic_degree_ablation",
     ),
+    MethodTable(
+        "fidelity",
+        "Is it an image-to-video model? First-frame fidelity, colour, prompted direction and drift (vcd/fidelity.py)",
+        (BASE, BASELINE, "vcd", "vcd_no_tw", "vcd_l2", "vcd_feat"),
+        ("ssim_frame1_to_cond", "chroma_error_frame1", "ssim_last_to_cond", "flow_follows_prompt"),
+        "A real I2V model copies its image into frame 1 (SSIM near 100) with its colours (chroma error near 0), "
+        "then drifts; flow follows prompt counts only prompts that name a direction.",
+    ),
 )
 
 

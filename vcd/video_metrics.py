@@ -280,7 +280,8 @@ def sharpness_laplacian(frames: np.ndarray) -> float:
 def score_video(frames: np.ndarray, cond: np.ndarray) -> dict[str, float]:
     """Every weight-free metric of one video: frames uint8 [T, H, W, 3], conditioning
     image uint8 [H, W, 3] at the video's size. Keys are ``vcd.columns.METRICS`` names
-    (all but ``vcd``, which needs the metric and is computed per batch)."""
+    (all but ``vcd``, which needs the metric and is computed per batch, and the fidelity
+    measures of :mod:`vcd.fidelity`, which also need the prompt)."""
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected frames [T, H, W, 3], got {frames.shape}")
     if frames.shape[0] < 2:
