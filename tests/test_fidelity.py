@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from vcd.fidelity import chroma_error, follows_direction, mean_flow, prompted_direction, score_fidelity
+from vcd.fidelity import (
+    chroma_error,
+    follows_direction,
+    mean_flow,
+    periodic_artifacts,
+    prompted_direction,
+    score_fidelity,
+)
 from vcd.frames import to_tensor, to_uint8
 
 
@@ -70,3 +77,17 @@ def test_score_fidelity_of_a_still_copy_and_of_a_drifting_video(photo):
     assert drift["flow_follows_prompt"] in (0.0, 1.0)
     with pytest.raises(ValueError, match="frames are"):
         score_fidelity(still, photo, "x")
+
+
+def test_periodic_artifacts_score_stripes_and_grids_not_photographs(photo):
+    """The toy's reward-hacking pattern (regular stripes) against the clean photograph."""
+    clean = np.stack([photo[10:90, 8:120]] * 3)
+    x = np.arange(112)
+    stripes = np.sign(np.sin(2 * np.pi * x / 8))[None, None, :, None]  # period 8 px, vertical
+    grid = stripes + np.sign(np.sin(2 * np.pi * np.arange(80) / 8))[None, :, None, None]
+    striped = np.clip(clean + 12.0 * stripes, 0, 255).astype(np.uint8)
+    gridded = np.clip(clean + 12.0 * grid, 0, 255).astype(np.uint8)
+    assert periodic_artifacts(clean) < 0.002
+    assert periodic_artifacts(striped) > 20 * periodic_artifacts(clean)
+    assert periodic_artifacts(gridded) > periodic_artifacts(striped)
+    assert periodic_artifacts(np.zeros_like(clean)) == 0.0  # a flat video has no spectrum to share

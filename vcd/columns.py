@@ -67,6 +67,9 @@ METRICS: dict[str, MetricInfo] = {
     "flow_follows_prompt": MetricInfo(
         "Flow follows prompt", "fidelity", True, "direction of camera_motion / pan prompts (Farneback)"
     ),
+    "periodic_artifacts": MetricInfo(
+        "Periodic artefacts", "fidelity", False, "spectral-peak power share: stripes, grids (not in VBench)"
+    ),
 }
 
 #: VBench-I2V's dimensions in the paper's Table 2 (overall_consistency = ViCLIP video-text alignment)

@@ -105,7 +105,13 @@ def drift_check(
 
 
 #: the per-video fidelity measures the summary reports (vcd/fidelity.py)
-FIDELITY_MEASURES = ("ssim_frame1_to_cond", "chroma_error_frame1", "ssim_last_to_cond", "flow_follows_prompt")
+FIDELITY_MEASURES = (
+    "ssim_frame1_to_cond",
+    "chroma_error_frame1",
+    "ssim_last_to_cond",
+    "flow_follows_prompt",
+    "periodic_artifacts",
+)
 
 
 def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:

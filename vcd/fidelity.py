@@ -16,6 +16,12 @@ as the pipeline received it:
                             Farneback) is the one the prompt names ("camera pans left",
                             "tilts down", "... moves right"), 0 when not; NaN for a prompt
                             that names no direction
+``periodic_artifacts``      the share of each frame's spectral power (grey level, Hann
+                            window, DC excluded) in isolated peaks -- bins ten times
+                            stronger than the median of their 7x7 neighbourhood -- averaged
+                            over frames: regular stripes and grids, the pattern a reward
+                            can add to please its encoder (reward hacking), score high;
+                            a photograph scores near 0
 ==========================  ==================================================================
 
 Directions are those of the image content in the frame: a camera that pans left moves
@@ -28,7 +34,14 @@ import re
 
 import numpy as np
 
-__all__ = ["prompted_direction", "mean_flow", "follows_direction", "chroma_error", "score_fidelity"]
+__all__ = [
+    "prompted_direction",
+    "mean_flow",
+    "follows_direction",
+    "chroma_error",
+    "periodic_artifacts",
+    "score_fidelity",
+]
 
 #: phrase -> (dx, dy) of the content in the frame (image y grows downwards)
 _CAMERA = {"left": (1, 0), "right": (-1, 0), "up": (0, 1), "down": (0, -1)}
@@ -81,8 +94,34 @@ def chroma_error(frame: np.ndarray, cond: np.ndarray) -> float:
     return float(np.abs(_chroma(frame) - _chroma(cond)).mean())
 
 
+def periodic_artifacts(frames: np.ndarray, peak_ratio: float = 10.0, dc_radius: int = 3) -> float:
+    """Share of spectral power in isolated peaks, averaged over frames (uint8 [T, H, W, 3]).
+
+    Each grey frame, mean removed and Hann-windowed (so the image border adds no
+    spectral cross), is transformed; a bin is a peak when its power exceeds
+    ``peak_ratio`` times the median of its 7x7 neighbourhood (circular) and it lies more
+    than ``dc_radius`` bins from DC. Natural images have smooth spectra; periodic
+    patterns put their power in a few such bins.
+    """
+    from scipy.ndimage import median_filter
+
+    gray = frames.astype(np.float32).mean(axis=-1)
+    height, width = gray.shape[1:]
+    window = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
+    fy = np.fft.fftshift(np.fft.fftfreq(height)) * height
+    fx = np.fft.fftshift(np.fft.fftfreq(width)) * width
+    away_from_dc = np.hypot(*np.meshgrid(fx, fy)) > dc_radius
+    shares = []
+    for frame in gray:
+        power = np.abs(np.fft.fftshift(np.fft.fft2((frame - frame.mean()) * window))) ** 2
+        peaks = (power > peak_ratio * median_filter(power, size=7, mode="wrap")) & away_from_dc
+        total = power[away_from_dc].sum()
+        shares.append(float(power[peaks].sum() / total) if total > 0 else 0.0)
+    return float(np.mean(shares))
+
+
 def score_fidelity(frames: np.ndarray, cond: np.ndarray, prompt: str) -> dict[str, float]:
-    """The four measures of the module docstring for one video (frames uint8 [T, H, W, 3],
+    """The five measures of the module docstring for one video (frames uint8 [T, H, W, 3],
     the conditioning image uint8 [H, W, 3] at the video's size)."""
     import torch
 
@@ -102,4 +141,5 @@ def score_fidelity(frames: np.ndarray, cond: np.ndarray, prompt: str) -> dict[st
         "flow_follows_prompt": float("nan")
         if expected is None
         else float(follows_direction(mean_flow(frames), expected)),
+        "periodic_artifacts": periodic_artifacts(frames),
     }

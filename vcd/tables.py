@@ -184,11 +184,20 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
     ),
     MethodTable(
         "fidelity",
-        "Is it an image-to-video model? First-frame fidelity, colour, prompted direction and drift (vcd/fidelity.py)",
+        "Is it an image-to-video model? First-frame fidelity, colour, drift, prompted direction, artefacts "
+        "(vcd/fidelity.py)",
         (BASE, BASELINE, "vcd", "vcd_no_tw", "vcd_l2", "vcd_feat"),
-        ("ssim_frame1_to_cond", "chroma_error_frame1", "ssim_last_to_cond", "flow_follows_prompt"),
+        (
+            "ssim_frame1_to_cond",
+            "chroma_error_frame1",
+            "ssim_last_to_cond",
+            "flow_follows_prompt",
+            "periodic_artifacts",
+        ),
         "A real I2V model copies its image into frame 1 (SSIM near 100) with its colours (chroma error near 0), "
-        "then drifts; flow follows prompt counts only prompts that name a direction.",
+        "then drifts; flow follows prompt counts only prompts that name a direction; periodic artefacts is the "
+        "share of spectral power in isolated peaks (stripes, grids; a photograph is near 0): a run that gains "
+        "consistency by adding them is reward hacking.",
     ),
 )
 
