@@ -124,7 +124,14 @@ def test_base_model_and_finetuning_runs(pipeline):
     params = yaml.safe_load((work / "params.yaml").read_text())
     assert (work / "models/base/model_index.json").is_file()
     pretrain = json.loads((work / "results/pretrain/metrics.json").read_text())
-    assert set(pretrain["drift"]) == {"train", "eval"}
+    assert set(pretrain["drift"]) == {"train", "eval", "gap"}  # the gap: training minus held-out fidelity
+    assert set(pretrain["drift"]["gap"]) == {
+        "ssim_frame1_to_cond",
+        "chroma_error_frame1",
+        "ssim_last_to_cond",
+        "flow_follows_prompt",
+        "periodic_artifacts",
+    }
     assert (
         json.loads((work / "results/pretrain/provenance.json").read_text())["weights"]["base_model"]["model"] == "toy"
     )
