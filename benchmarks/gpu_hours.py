@@ -96,7 +96,9 @@ class Counter:
         self.transformer = build_transformer(layout, model, "meta")
         self.vae = build_vae(layout, model, "meta")
         cfg = self.transformer.config
-        self.latent = (1 + (num_frames - 1) // 4, height // 8, width // 8)
+        downsample = self.vae.config.temperal_downsample  # diffusers' spelling
+        self.temporal_factor, spatial = 2 ** sum(downsample), 2 ** len(downsample)
+        self.latent = (1 + (num_frames - 1) // self.temporal_factor, height // spatial, width // spatial)
         self.in_channels, self.text_dim, self.image_dim = cfg.in_channels, cfg.text_dim, cfg.image_dim
         self.tokens = self.latent[0] * (self.latent[1] // 2) * (self.latent[2] // 2)
 
@@ -149,7 +151,6 @@ def vgg_frame_flops(width: int, height: int, backward: bool) -> float:
 
 
 def estimate(model: str) -> dict:
-    from vcd.metric import sample_frame_index  # noqa: F401  (the distribution used below: i ~ U{2..N})
     from vcd.sampling import latent_frames_needed
 
     layout, settings = paper_settings()
@@ -172,7 +173,7 @@ def estimate(model: str) -> dict:
     # steps, decode of the causal prefix holding frames 1 and i (i ~ U{2..N}), backward
     # through the decode and VGG19 of the two frames
     fwd_bwd = count.forward_backward_lora(ft.lora)
-    prefixes = [latent_frames_needed([0, i - 1], 4) for i in range(2, video.num_frames + 1)]
+    prefixes = [latent_frames_needed([0, i - 1], count.temporal_factor) for i in range(2, video.num_frames + 1)]
     decode_bwd = {t: count.decode(t, backward=True) for t in sorted(set(prefixes))}
     vgg_bwd = vgg_frame_flops(video.width, video.height, backward=True)
     micro_step = {

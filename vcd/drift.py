@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from .columns import METRICS
 from .data import Item
 from .fidelity import score_fidelity
 from .frames import load_image, to_tensor, to_uint8
@@ -104,14 +105,8 @@ def drift_check(
     return pd.concat(rows, ignore_index=True), strips, pd.DataFrame(fidelity)
 
 
-#: the per-video fidelity measures the summary reports (vcd/fidelity.py)
-FIDELITY_MEASURES = (
-    "ssim_frame1_to_cond",
-    "chroma_error_frame1",
-    "ssim_last_to_cond",
-    "flow_follows_prompt",
-    "periodic_artifacts",
-)
+#: the per-video fidelity measures the summary reports (vcd/fidelity.py), from the catalogue
+FIDELITY_MEASURES = tuple(name for name, info in METRICS.items() if info.family == "fidelity")
 
 
 def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:

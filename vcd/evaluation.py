@@ -186,7 +186,7 @@ def evaluate_method(
     counts = {"method": method, "generated": 0, "skipped": 0}
     per_video, per_frame, order = [], [], {}
     adapters: dict[str, dict[str, Any]] = {}
-    loaded: tuple[RunFiles | None, Any, str] | None = None
+    loaded: tuple[RunFiles | None, Any, str, str | None] | None = None
     for dataset in evaluation.datasets:
         run = runs[dataset]
         if loaded is None or loaded[0] != run:
@@ -206,12 +206,12 @@ def evaluate_method(
                 "base": base,
                 "lora": lora_sha,
             }
-            loaded = (run, pipe, params_digest(shaping))
-        _, pipe, fingerprint = loaded
+            loaded = (run, pipe, params_digest(shaping), lora_sha)
+        _, pipe, fingerprint, lora_sha = loaded
         adapters[dataset] = {
             "trained_on": None if run is None else evaluation.trained_on(dataset),
             "lora": None if run is None else layout.relative(run.lora),
-            "lora_content_sha256": None if run is None else lora_digest(run),
+            "lora_content_sha256": lora_sha,
             "videos_fingerprint": fingerprint,
         }
         items = read_split(layout, dataset, "eval")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .claims import BASELINE
-from .columns import metric_info
+from .columns import METRICS, metric_info
 from .files import write_text
 from .layout import Layout
 from .methods import BASE, method_label
@@ -187,13 +187,7 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         "Is it an image-to-video model? First-frame fidelity, colour, drift, prompted direction, artefacts "
         "(vcd/fidelity.py)",
         (BASE, BASELINE, "vcd", "vcd_no_tw", "vcd_l2", "vcd_feat"),
-        (
-            "ssim_frame1_to_cond",
-            "chroma_error_frame1",
-            "ssim_last_to_cond",
-            "flow_follows_prompt",
-            "periodic_artifacts",
-        ),
+        tuple(name for name, info in METRICS.items() if info.family == "fidelity"),
         "A real I2V model copies its image into frame 1 (SSIM near 100) with its colours (chroma error near 0), "
         "then drifts; flow follows prompt counts only prompts that name a direction; periodic artefacts is the "
         "share of spectral power in isolated peaks (stripes, grids; a photograph is near 0): a run that gains "
