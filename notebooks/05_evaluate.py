@@ -17,8 +17,9 @@
 # # 05 · Generate and score the evaluation videos of every method
 #
 # As in the paper (Sec. 4.1), five videos per (image, prompt) with different seeds, for
-# the base model and for every fine-tuned run (`methods.rewards`; each LoRA is loaded
-# from `runs/<method>/` and folded into the weights for sampling). Videos are written as
+# the base model and for every reward (`methods.rewards`; each dataset's videos use the
+# LoRA trained on the set `evaluation.lora_from` names, `models/lora/<dataset>/<reward>/`,
+# folded into the weights for sampling). Videos are written as
 # H.264 MP4 with VBench's naming `{prompt}-{seed}.mp4`, with the conditioning images; a
 # re-run reuses the videos that are complete and were made by the same model, LoRA and
 # settings, so re-evaluating after one run changed only generates that run's videos.
