@@ -76,9 +76,9 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
             "synthetic_videos",
         )
     ]
-    paths += [layout.pretrain.csv("drift"), layout.pretrain.csv("fidelity")] + [
-        layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")
-    ]
+    paths += [layout.pretrain.csv(n) for n in ("drift", "fidelity", "vae_reconstruction")]
+    paths += [layout.pretrain.markdown("targets")]
+    paths += [layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")]
     for dataset in datasets:
         paths += [layout.split_dir(dataset).parent, layout.split_dir(dataset), layout.split_figure(dataset)]
     for dataset, method in itertools.product(train_on, methods):

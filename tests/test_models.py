@@ -28,7 +28,8 @@ def test_toy_pipeline_round_trips_through_from_pretrained(tiny_settings, tiny_la
     pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
     assert type(pipe).__name__ == "WanImageToVideoPipeline"
     assert pipe.vae_scale_factor_spatial == 4 and pipe.vae_scale_factor_temporal == 2
-    assert pipe.transformer.config.in_channels == 2 * 4 + 2  # noise + mask + first-frame latents
+    # Wan2.2-style conditioning (model.toy.expand_timesteps): the noise latents only
+    assert pipe.config.expand_timesteps and pipe.transformer.config.in_channels == 4
     assert all(not p.requires_grad for p in pipe.transformer.parameters())
     ids = pipe.tokenizer(["a red cup"], return_tensors="pt").input_ids[0].tolist()
     assert ids[-1] == pipe.tokenizer.eos_token_id and pipe.tokenizer.unk_token_id not in ids
@@ -115,7 +116,7 @@ def test_missing_models_fail_before_any_work(tiny_params, tiny_settings, tmp_pat
     hub = dataclasses.replace(tiny_settings.model, name="wan2.1-fun-1.3b-inp")
     with pytest.raises(ModelNotAvailableError, match="weizhou03/Wan2.1-Fun-1.3B-InP-Diffusers"):
         check_model_available(hub, Layout(tmp_path), offline=True)
-    with pytest.raises(ModelNotAvailableError, match="dvc repro pretrain_toy"):
+    with pytest.raises(ModelNotAvailableError, match="make pretrain"):
         check_model_available(tiny_settings.model, Layout(tmp_path / "nothing"))
     with pytest.raises(SettingsError, match="unknown model name 'sora'"):
         settings_of(tiny_params, **{"model.name": "sora"})
@@ -140,7 +141,7 @@ def test_lora_targets_save_and_load(tiny_settings, tiny_layout):
     assert keys and all("lora_A" in k or "lora_B" in k for k in keys)
     fresh = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
     load_lora(fresh.transformer, run)
-    x = torch.randn(1, 10, 3, 8, 8)
+    x = torch.randn(1, pipe.transformer.config.in_channels, 3, 8, 8)
     t = torch.tensor([500.0])
     e = torch.randn(1, 4, 16)
     with torch.no_grad():

@@ -66,7 +66,11 @@ def pipeline(tmp_path_factory):
     )
     _run(["git", "init", "-q"], work, env)
     dvc = [sys.executable, "-m", "dvc"]
+    # the shipped model is not copied (a product) and the tiny settings need their own:
+    # retrain it the way `make pretrain` does, then freeze it as the repository ships it
+    _run(dvc + ["unfreeze", "base_model"], work, env)
     _run(dvc + ["repro"], work, env)
+    _run(dvc + ["freeze", "base_model"], work, env)
     return {"work": work, "env": env, "log": log, "dvc": dvc}
 
 
@@ -120,14 +124,19 @@ def test_sanity_outputs(pipeline):
 
 
 def test_base_model_and_finetuning_runs(pipeline):
-    from vcd.drift import FIDELITY_MEASURES
+    from vcd.drift import FIDELITY_MEASURES, TESTBED_TARGETS
 
     work = pipeline["work"]
     params = yaml.safe_load((work / "params.yaml").read_text())
     assert (work / "models/base/model_index.json").is_file()
     pretrain = json.loads((work / "results/pretrain/metrics.json").read_text())
-    assert set(pretrain["drift"]) == {"train", "eval", "gap"}  # the gap: training minus held-out fidelity
+    # the gap: training minus held-out fidelity; motion: the motion probe (vcd.drift.motion_probe)
+    assert set(pretrain["drift"]) == {"train", "eval", "motion", "gap"}
     assert set(pretrain["drift"]["gap"]) == set(FIDELITY_MEASURES)
+    assert pretrain["targets"] == len(TESTBED_TARGETS) and 0 <= pretrain["targets_met"] <= pretrain["targets"]
+    record = json.loads((work / "models/base/training.json").read_text())
+    assert record["videos"] == sum(params["pretrain"]["sources"][k] for k in ("photo_views", "procedural"))
+    assert "| frame 1 copies the held-out image |" in (work / "results/pretrain/targets.md").read_text()
     assert (
         json.loads((work / "results/pretrain/provenance.json").read_text())["weights"]["base_model"]["model"] == "toy"
     )

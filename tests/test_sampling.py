@@ -132,3 +132,19 @@ def test_repeated_images_are_encoded_once_with_identical_results(pipe):
     ]
     torch.testing.assert_close(joint.latents, torch.cat([c.latents for c in single]), rtol=0, atol=0)
     torch.testing.assert_close(joint.condition, torch.cat([c.condition for c in single]), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("patch", [(1, 2, 2), (1, 4, 4), (2, 2, 2)])
+def test_token_timesteps_follow_the_transformers_patch(patch):
+    """One timestep per token: 0 on the given first latent frame, t elsewhere (diffusers
+    hard-codes the 2 x 2 patch of Wan2.2; the toy may use others)."""
+    from vcd.sampling import token_timesteps
+
+    mask = torch.ones(1, 1, 4, 8, 12)
+    mask[:, :, 0] = 0
+    steps = token_timesteps(mask, torch.tensor(700.0), patch)
+    per_frame = (8 // patch[1]) * (12 // patch[2])
+    assert steps.shape == (1, (4 // patch[0]) * per_frame)
+    if patch[0] == 1:
+        assert torch.equal(steps[0, :per_frame], torch.zeros(per_frame))
+        assert torch.equal(steps[0, per_frame:], torch.full((3 * per_frame,), 700.0))

@@ -135,7 +135,7 @@ def test_the_source_file_is_named_in_the_message():
     [
         ({"evaluation.seeds": [0, -1]}, r"evaluation.seeds must be in \[0, 2\*\*63\)"),
         ({"data.split_seed": -3}, "data.split_seed must be in"),
-        ({"pretrain.vae.crop": [50, 48]}, "pretrain.vae.crop .* multiples of the VAE's spatial compression 4"),
+        ({"pretrain.vae.crop": [51, 48]}, "pretrain.vae.crop .* multiples of the VAE's spatial compression 2"),
         ({"pretrain.vae.crop": [96, 48]}, "must fit in the 112x80 videos"),
         ({"pretrain.vae.clip_frames": 8}, "clip_frames must be at most video.num_frames = 9 and 1 \\+ a multiple"),
         ({"finetune.lora.dropout": 1.0}, r"dropout must be in \[0, 1\)"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from vcd.layout import Layout
 from vcd.models import build_toy_pipeline, load_pipeline
 from vcd.settings import PretrainConfig, parse
 from vcd.toy import encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
+from vcd.training_images import training_sources
 
 SIZE = (32, 32)
 
@@ -21,25 +24,43 @@ def images() -> dict[str, torch.Tensor]:
     return {f"im{k}": torch.rand(3, 40, 48, generator=g) for k in range(2)}
 
 
+def _sources(images, seed=0):
+    return training_sources(images, {k: f"photo {k}" for k in images}, 4, 2, SIZE, seed)
+
+
 @pytest.fixture(scope="module")
 def videos(images):
-    return make_training_videos(
-        images, {k: f"photo {k}" for k in images}, videos_per_image=3, num_frames=5, size=SIZE, seed=0
-    )
+    return make_training_videos(_sources(images), num_frames=5, size=SIZE, seed=0)
 
 
-def _pipe(videos):
-    return build_toy_pipeline(TINY_ARCHITECTURE, [v.caption for v in videos] + CAPTIONS, seed=0, flow_shift=3.0)
+def _pipe(videos, expand_timesteps: bool = True):
+    architecture = dataclasses.replace(TINY_ARCHITECTURE, expand_timesteps=expand_timesteps)
+    return build_toy_pipeline(architecture, [v.caption for v in videos] + CAPTIONS, seed=0, flow_shift=3.0)
 
 
 def test_training_videos_are_seeded_and_captioned(images, videos):
     assert len(videos) == 6
     assert all(v.frames.shape == (5, 3, SIZE[1], SIZE[0]) for v in videos)
-    assert all(v.caption.startswith(f"photo {v.image_id}, ") and v.caption.endswith(v.motion) for v in videos)
-    again = make_training_videos(images, {k: f"photo {k}" for k in images}, 3, 5, SIZE, seed=0)
+    photo_videos = [v for v in videos if v.image_id != "procedural"]
+    assert len(photo_videos) == 4
+    assert all(v.caption.startswith(f"photo {v.image_id}, ") and v.caption.endswith(v.motion) for v in photo_videos)
+    again = make_training_videos(_sources(images), 5, SIZE, seed=0)
     assert all(torch.equal(a.frames, b.frames) and a.caption == b.caption for a, b in zip(videos, again))
-    other = make_training_videos(images, {k: f"photo {k}" for k in images}, 3, 5, SIZE, seed=1)
+    other = make_training_videos(_sources(images, seed=1), 5, SIZE, seed=1)
     assert any(not torch.equal(a.frames, b.frames) for a, b in zip(videos, other))
+
+
+def test_the_first_frame_of_a_training_video_is_its_unmoved_source_view(images):
+    """The conditioning image the transformer is trained with (frame 1) is the view the
+    motion starts from: the same for every motion of one source."""
+    from vcd.synthetic import render_view
+
+    sources = _sources(images)
+    for video, source in zip(make_training_videos(sources, 5, SIZE, seed=0), sources, strict=True):
+        one = torch.ones(1)
+        start = render_view(source.image, SIZE, one, 0 * one, 0 * one)[0]
+        if video.motion not in ("the light gets brighter", "the light dims", "an object moves across the scene"):
+            torch.testing.assert_close(video.frames[0], start, atol=1e-6, rtol=0)
 
 
 def test_vae_training_is_seeded_and_leaves_contiguous_weights(videos):
@@ -80,13 +101,16 @@ def test_batched_encoding_matches_one_video_at_a_time(videos):
     np.testing.assert_allclose(std, per_channel.std(1).clamp_min(1e-3).numpy(), rtol=1e-5)
 
 
-def test_transformer_training_uses_given_latents(videos):
-    pipe = _pipe(videos)
+@pytest.mark.parametrize("expand_timesteps", [True, False], ids=["wan2.2-given-first-frame", "wan2.1-concat"])
+def test_transformer_training_uses_given_latents(videos, expand_timesteps):
+    pipe = _pipe(videos, expand_timesteps)
+    assert pipe.transformer.config.in_channels == (4 if expand_timesteps else 2 * 4 + 2)
     latents = encode_videos(pipe.vae, videos, progress=False)
     log = train_transformer(
         pipe, videos, steps=20, batch_size=2, lr=1e-3, seed=0, max_sequence_length=8, progress=False, latents=latents
     )
     assert len(log) == 20 and np.isfinite(log.loss).all()
+    assert log.loss.iloc[-5:].mean() < log.loss.iloc[:5].mean()
     with pytest.raises(ValueError, match="latents has 2 videos, expected 6"):
         train_transformer(
             pipe,
@@ -107,7 +131,7 @@ def test_pretrain_toy_saves_a_loadable_pipeline(tmp_path, tiny_settings):
         PretrainConfig,
         {
             "seed": 0,
-            "videos_per_image": 2,
+            "sources": {"photo_views": 3, "procedural": 1, "grey_share": 0.25},
             "check_seeds": [0],
             "check_items": 1,
             "vae": {"steps": 10, "batch_size": 2, "clip_frames": 5, "crop": [16, 16], "lr": 5e-3, "kl_weight": 1e-6},
@@ -122,6 +146,7 @@ def test_pretrain_toy_saves_a_loadable_pipeline(tmp_path, tiny_settings):
         images,
         {k: f"photo {k}" for k in images},
         CAPTIONS,
+        held_out={"eval0"},
         progress=False,
     )
     assert set(log.phase) == {"vae", "transformer"} and len(videos) == 4

@@ -27,6 +27,7 @@ TINY_TOY = {
         "freq_dim": 16,
     },
     "text_encoder": {"d_model": 16, "num_layers": 1, "num_heads": 2, "d_ff": 32},
+    "expand_timesteps": True,
 }
 TINY_ARCHITECTURE: ToyArchitecture = parse(ToyArchitecture, TINY_TOY, "model.toy")
 CAPTIONS = ["a red cup on a table", "a cat looks at the camera", "gravel seen from above"]

@@ -13,6 +13,7 @@ frame) for training and held-out images, and the gap between the two.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -27,7 +28,16 @@ from .sampling import generate_video
 from .settings import SamplingConfig
 from .video_metrics import ssim
 
-__all__ = ["FIDELITY_MEASURES", "per_frame_drift", "drift_check", "drift_summary"]
+__all__ = [
+    "FIDELITY_MEASURES",
+    "PROBE_MOTIONS",
+    "TESTBED_TARGETS",
+    "per_frame_drift",
+    "drift_check",
+    "motion_probe",
+    "drift_summary",
+    "testbed_targets",
+]
 
 
 @torch.no_grad()
@@ -72,11 +82,11 @@ def drift_check(
     sampling: SamplingConfig,
     metric: VideoConsistencyDistance,
     seeds: Sequence[int],
-    max_items: int,
+    max_items: int | None,
     strips_per_split: int = 4,
 ) -> tuple[pd.DataFrame, list[tuple[str, torch.Tensor, torch.Tensor]], pd.DataFrame]:
-    """Generate videos of up to ``max_items`` items of each split (``{"train": [...],
-    "eval": [...]}``) for every seed and measure their drift (:func:`per_frame_drift`).
+    """Generate videos of up to ``max_items`` (None: all) items of each split
+    (``{"train": [...], "eval": [...]}``, any names) for every seed and measure their drift (:func:`per_frame_drift`).
 
     Returns the per-frame table (columns ``split``, ``image``, ``seed``, ``frame`` and
     the measures), frame-strip rows ``(label, conditioning image, video)`` of the
@@ -86,7 +96,7 @@ def drift_check(
     """
     rows, strips, fidelity = [], [], []
     for part, items in splits.items():
-        items = list(items)[:max_items]
+        items = list(items)[:max_items] if max_items is not None else list(items)
         if not items:
             continue
         images = [load_image(it.image) for it in items]
@@ -107,6 +117,25 @@ def drift_check(
 
 #: the per-video fidelity measures the summary reports (vcd/fidelity.py), from the catalogue
 FIDELITY_MEASURES = tuple(name for name, info in METRICS.items() if info.family == "fidelity")
+
+#: the camera moves of the motion probe (each names a direction :func:`vcd.fidelity.prompted_direction` knows)
+PROBE_MOTIONS = ("camera pans left", "camera pans right", "camera tilts up", "camera tilts down")
+
+
+def motion_probe(items: Sequence[Item], motions: Sequence[str] = PROBE_MOTIONS) -> list[Item]:
+    """Every item once per camera move: its caption's first clause (the content; later
+    clauses often name a motion of their own) followed by the move, as the toy's
+    training captions are written. The ids are ``"<id>: <move>"``.
+
+    Few evaluation captions name a direction, so whether a model moves as its prompt
+    says is measured on these (the issue's target: the dominant flow direction matches
+    in at least 70 % of videos).
+    """
+    return [
+        replace(it, id=f"{it.id}: {motion}", caption=f"{it.caption.split(',')[0].strip()}, {motion}")
+        for it in items
+        for motion in motions
+    ]
 
 
 def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
@@ -132,3 +161,43 @@ def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> 
     if fidelity is not None and {"train", "eval"} <= set(summary):
         summary["gap"] = {m: summary["train"][m] - summary["eval"][m] for m in FIDELITY_MEASURES}
     return summary
+
+
+#: the toy testbed's targets: (label, split, measure, "min" | "max", threshold). A base
+#: model that meets them is an image-to-video model worth fine-tuning: frame 1 copies
+#: held-out images (SSIM, colour), the motion follows the prompt (on the motion probe),
+#: later frames drift visibly but not totally, and held-out images are not much worse
+#: than training ones.
+TESTBED_TARGETS: tuple[tuple[str, str, str, str, float], ...] = (
+    ("frame 1 copies the held-out image", "eval", "ssim_frame1_to_cond", "min", 0.8),
+    ("frame 1 keeps its colours (grey stays grey)", "eval", "chroma_error_frame1", "max", 5.0),
+    ("the motion goes where the prompt says", "motion", "flow_follows_prompt", "min", 0.7),
+    ("VCD to frame 1 rises with the frame index", "eval", "vcd_rank_correlation_with_frame", "min", 0.3),
+    ("visible drift: SSIM to the image falls by the last frame", "eval", "ssim_drop_to_last", "min", 0.1),
+    ("not a total loss: the last frame keeps some of the image", "eval", "ssim_last_to_cond", "min", 0.2),
+    ("held-out images about as good as training ones (SSIM gap)", "gap", "ssim_frame1_to_cond", "max", 0.1),
+)
+
+
+def testbed_targets(summary: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """:data:`TESTBED_TARGETS` checked against a :func:`drift_summary` (with fidelity and
+    the ``motion`` split of :func:`motion_probe`): one row per target with its value and
+    whether it is met. A split the summary lacks gives a NaN value, not met."""
+    rows = []
+    for label, split, measure, kind, threshold in TESTBED_TARGETS:
+        values = dict(summary.get(split, {}))
+        if "ssim_frame1_to_cond" in values and "ssim_last_to_cond" in values:
+            values["ssim_drop_to_last"] = values["ssim_frame1_to_cond"] - values["ssim_last_to_cond"]
+        value = float(values.get(measure, float("nan")))
+        met = value >= threshold if kind == "min" else value <= threshold
+        rows.append(
+            {
+                "target": label,
+                "split": split,
+                "measure": measure,
+                "wanted": f"{'>=' if kind == 'min' else '<='} {threshold:g}",
+                "value": value,
+                "met": bool(met),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -41,6 +41,7 @@ __all__ = [
     "chroma_error",
     "periodic_artifacts",
     "score_fidelity",
+    "vae_reconstruction_ssim",
 ]
 
 #: phrase -> (dx, dy) of the content in the frame (image y grows downwards)
@@ -143,3 +144,22 @@ def score_fidelity(frames: np.ndarray, cond: np.ndarray, prompt: str) -> dict[st
         else float(follows_direction(mean_flow(frames), expected)),
         "periodic_artifacts": periodic_artifacts(frames),
     }
+
+
+def vae_reconstruction_ssim(vae, images: np.ndarray | list) -> list[float]:
+    """SSIM of each image (uint8 [H, W, 3], at the video's size) and its reconstruction by
+    ``vae`` (a diffusers ``AutoencoderKLWan``: encode as a one-frame video, decode the
+    posterior mean) -- the upper bound of ``ssim_frame1_to_cond`` for a model whose
+    frame 1 is decoded from the latents of the image."""
+    import torch
+
+    from .frames import to_tensor
+    from .video_metrics import ssim
+
+    device = next(vae.parameters()).device
+    dtype = next(vae.parameters()).dtype
+    x = torch.stack([to_tensor(np.asarray(im)) for im in images]).to(device)
+    with torch.no_grad():
+        latents = vae.encode((x * 2 - 1).unsqueeze(2).to(dtype)).latent_dist.mean
+        recon = (vae.decode(latents).sample[:, :, 0].float().clamp(-1, 1) + 1) / 2
+    return ssim(recon, x.float()).tolist()

@@ -183,6 +183,10 @@ class StageResults:
         """A figure of the stage, ``<dir>/<name>.png``."""
         return self.dir / f"{name}.png"
 
+    def markdown(self, name: str) -> Path:
+        """A table of the stage for people to read, ``<dir>/<name>.md``."""
+        return self.dir / f"{name}.md"
+
     def folder(self, name: str) -> Path:
         return self.dir / name
 
@@ -334,7 +338,7 @@ class Layout:
     def split_figure(self, dataset: str) -> Path:
         return self.data_results.figure(f"split_{dataset}")
 
-    # ------------------------------------------------------------------ vcd_sanity, pretrain_toy
+    # ------------------------------------------------------------------ vcd_sanity, base_model, base_check
     @property
     def sanity(self) -> StageResults:
         return StageResults(self.root / "results" / "sanity")
@@ -347,6 +351,12 @@ class Layout:
     @property
     def base_model_log(self) -> Path:
         return self.base_model / "train_log.csv"
+
+    @property
+    def base_model_record(self) -> Path:
+        """The toy's training record: what it was trained from and how long it took
+        (:mod:`vcd.shipped`)."""
+        return self.base_model / "training.json"
 
     @property
     def base_model_reference(self) -> Path:

@@ -2,7 +2,7 @@
 
 * ``toy``: a small ``WanImageToVideoPipeline`` (Wan VAE, Wan transformer, UMT5 text
   encoder, word-level tokenizer) whose architecture comes from ``model.toy`` in params
-  and whose weights are trained by this project (notebook ``03_pretrain_toy``) into the
+  and whose weights are trained by this project (notebook ``03a_base_model``) into the
   layout's ``models/base``. It is saved with ``save_pretrained`` and loaded back with
   ``from_pretrained`` -- the same path the real models take.
 * Wan models from the Hugging Face hub (``model.hub``): the paper's
@@ -85,9 +85,11 @@ def build_tokenizer(texts: Iterable[str], extra_words: Sequence[str] = ()):
 def build_toy_pipeline(toy: ToyArchitecture, texts: Iterable[str], seed: int = 0, flow_shift: float | None = 3.0):
     """A randomly initialised toy ``WanImageToVideoPipeline`` of ``model.toy``.
 
-    The transformer takes the Wan2.1 image-to-video input (noise latents + mask
-    channels + first-frame latents, like Wan2.1-Fun-InP's 36 = 16 + 4 + 16) and no
-    CLIP image tokens; the text encoder is a tiny UMT5 that stays frozen. The
+    With ``toy.expand_timesteps`` the image conditioning is Wan2.2-TI2V's (the first
+    latent frame is the image's latent, the transformer sees only the noise latents);
+    otherwise the transformer takes the Wan2.1 image-to-video input (noise latents + mask
+    channels + first-frame latents, like Wan2.1-Fun-InP's 36 = 16 + 4 + 16). No CLIP
+    image tokens; the text encoder is a tiny UMT5 that stays frozen. The
     scheduler is diffusers' flow-matching Euler sampler with ``flow_shift``.
     """
     from diffusers import (
@@ -136,7 +138,8 @@ def build_toy_pipeline(toy: ToyArchitecture, texts: Iterable[str], seed: int = 0
         patch_size=tuple(tr.patch_size),
         num_attention_heads=tr.num_attention_heads,
         attention_head_dim=tr.attention_head_dim,
-        in_channels=2 * z_dim + vae_cfg.temporal_factor,
+        # Wan2.2: noise latents only (the first frame is given); Wan2.1: + mask + image latents
+        in_channels=z_dim if toy.expand_timesteps else 2 * z_dim + vae_cfg.temporal_factor,
         out_channels=z_dim,
         text_dim=te.d_model,
         freq_dim=tr.freq_dim,
@@ -149,7 +152,12 @@ def build_toy_pipeline(toy: ToyArchitecture, texts: Iterable[str], seed: int = 0
     )
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0 if flow_shift is None else float(flow_shift))
     return WanImageToVideoPipeline(
-        tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer, scheduler=scheduler
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        transformer=transformer,
+        scheduler=scheduler,
+        expand_timesteps=toy.expand_timesteps,
     )
 
 
@@ -173,8 +181,8 @@ def check_model_available(model: ModelSettings, layout: Layout, offline: bool = 
     if model.is_toy:
         if not (Path(source) / "model_index.json").is_file():
             raise ModelNotAvailableError(
-                f"the toy base model is not at {source}/ (no model_index.json); it is trained by the "
-                "pretrain_toy stage: run `dvc repro pretrain_toy`"
+                f"the toy base model is not at {source}/ (no model_index.json); it ships with the "
+                "repository (models/base) and is retrained by the base_model stage: run `make pretrain`"
             )
         return source
     if Path(source).is_dir():

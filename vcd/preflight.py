@@ -9,8 +9,9 @@ generation (the official evaluation is the last step; its environments are check
 first).
 
 The embedded default profile needs nothing outside the repository: its data is
-bundled, its base model is trained by the ``pretrain_toy`` stage and its encoder is
-seeded-random, so it has no problems here.
+bundled, its base model ships with the repository (the frozen ``base_model`` stage;
+checked here against the code and settings it was trained from, :mod:`vcd.shipped`)
+and its encoder is seeded-random.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 
 from .layout import Layout
 from .settings import Settings, SettingsError
+from .shipped import stale_shipped_model
 
 __all__ = ["Missing", "missing_resources"]
 
 _PAPER = "README.md, 'Profiles' (paper profile steps 1-3)"
+_RETRAIN = "README.md, 'The base model': `make pretrain` retrains it, or restore what it was trained from"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ def _weights(settings: Settings, layout: Layout) -> list[Missing]:
 
     offline, out = settings.runtime.offline, []
     model = settings.model
-    if not model.is_toy:  # the toy model is made by the pretrain_toy stage
+    for problem in stale_shipped_model(settings, layout):  # the toy is shipped by the frozen base_model stage
+        out.append(Missing(f"the shipped toy base model does not match this checkout: {problem}", _RETRAIN))
+    if not model.is_toy:
         from .models import ModelNotAvailableError, check_model_available
 
         try:

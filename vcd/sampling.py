@@ -29,6 +29,7 @@ from .settings import SamplingConfig
 __all__ = [
     "Conditions",
     "encode_conditions",
+    "token_timesteps",
     "sample_latents",
     "latent_frames_needed",
     "decode_frames",
@@ -181,7 +182,7 @@ def sample_latents(
             if cond.first_frame_mask is not None:  # Wan2.2: the first latent frame is given, not denoised
                 mask = cond.first_frame_mask
                 model_input = ((1 - mask) * cond.condition + mask * latents).to(dtype)
-                timestep = (mask[0][0][:, ::2, ::2] * t).flatten().unsqueeze(0).expand(latents.shape[0], -1)
+                timestep = token_timesteps(mask, t, transformer.config.patch_size).expand(latents.shape[0], -1)
             else:
                 model_input = torch.cat([latents, cond.condition], dim=1).to(dtype)
                 timestep = t.expand(latents.shape[0])
@@ -206,6 +207,15 @@ def sample_latents(
     if cond.first_frame_mask is not None:
         latents = (1 - cond.first_frame_mask) * cond.condition + cond.first_frame_mask * latents
     return latents
+
+
+def token_timesteps(first_frame_mask: torch.Tensor, t: torch.Tensor, patch_size: Sequence[int]) -> torch.Tensor:
+    """Wan2.2's per-token timesteps ([1, tokens]): ``t`` everywhere except the tokens of
+    the given first latent frame, which are at 0 (clean). diffusers' pipeline samples the
+    mask every 2 latent pixels, the patch of Wan2.2; this follows the transformer's own
+    ``patch_size`` (t, h, w), so toys with other patches work too."""
+    pt, ph, pw = (int(p) for p in patch_size)
+    return (first_frame_mask[0][0][::pt, ::ph, ::pw] * t).flatten().unsqueeze(0)
 
 
 def latent_frames_needed(frame_indices: Sequence[int], temporal_factor: int) -> int:

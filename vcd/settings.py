@@ -389,11 +389,17 @@ class ToyTextEncoder:
 
 @dataclass(frozen=True)
 class ToyArchitecture:
-    """``model.toy``: the architecture of the toy ``WanImageToVideoPipeline``."""
+    """``model.toy``: the architecture of the toy ``WanImageToVideoPipeline``.
+
+    ``expand_timesteps``: Wan2.2-TI2V's image conditioning -- the first latent frame *is*
+    the conditioning image's latent (kept clean, timestep 0 on its tokens) and the
+    transformer denoises the rest; false: Wan2.1's, where the image's latents and a mask
+    are concatenated to the noise channels and the first frame is generated too."""
 
     vae: ToyVAE
     transformer: ToyTransformer
     text_encoder: ToyTextEncoder
+    expand_timesteps: bool
 
 
 #: Wan's VAE: 4x temporal and 8x spatial compression, with the transformer's 2x2 patches.
@@ -488,18 +494,32 @@ class TransformerPretrain:
 
 
 @dataclass(frozen=True)
+class PretrainSources:
+    """``pretrain.sources``: the still images the training videos are rendered from
+    (:mod:`vcd.training_images`), one video each."""
+
+    photo_views: int
+    procedural: int
+    grey_share: float
+
+    def __post_init__(self) -> None:
+        _require(self.photo_views >= 0 and self.procedural >= 0, "photo_views and procedural must be >= 0")
+        _require(self.photo_views + self.procedural >= 1, "pretrain.sources needs at least one image")
+        _require(0 <= self.grey_share <= 1, f"grey_share must be in [0, 1]; got {self.grey_share}")
+
+
+@dataclass(frozen=True)
 class PretrainConfig:
     """``pretrain``: the toy base model's training (notebook 03)."""
 
     seed: int
-    videos_per_image: int
+    sources: PretrainSources
     vae: VAEPretrain
     transformer: TransformerPretrain
     check_seeds: tuple[int, ...]
     check_items: int
 
     def __post_init__(self) -> None:
-        _require(self.videos_per_image >= 1, f"videos_per_image must be >= 1; got {self.videos_per_image}")
         _require(
             bool(self.check_seeds) and self.check_items >= 1, "check_seeds must name a seed and check_items be >= 1"
         )

@@ -2,9 +2,11 @@
 
 The paper fine-tunes pre-trained Wan/Open-Sora models; none can be downloaded here, so
 the default profile trains its own small ``WanImageToVideoPipeline`` (architecture in
-``model.toy``) on synthetic videos made from the embedded *training* photographs:
-camera pans and zooms, moving cut-out objects and lighting changes (:mod:`vcd.synthetic`),
-each captioned with the photograph's caption plus the motion ("..., camera pans left").
+``model.toy``) on synthetic videos rendered from a large pool of still images -- views
+of the embedded *training* photographs and procedural images (:mod:`vcd.training_images`;
+never an evaluation image): camera pans and zooms, moving cut-out objects and lighting
+changes (:mod:`vcd.synthetic`), each captioned with the image's caption plus the motion
+("..., camera pans left").
 
 Pre-training has two phases, both plain PyTorch over the diffusers modules:
 
@@ -13,16 +15,16 @@ Pre-training has two phases, both plain PyTorch over the diffusers modules:
    objective Wan is trained with): x_t = (1 - s) x_0 + s eps, target eps - x_0, with
    the first-frame condition built by the pipeline's own ``prepare_latents``.
 
-Trained on six photographs in minutes, the model follows its conditioning image at the
-first frame and drifts away from it over later frames, most on unseen images -- the
-failure VCD fine-tuning addresses (Fig. 1 top).
+The model copies its conditioning image into frame 1, moves as the prompt says and
+drifts away from the image over later frames -- the failure VCD fine-tuning addresses
+(Fig. 1 top); :mod:`vcd.fidelity` measures each of these, on held-out images.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,7 @@ from tqdm.auto import tqdm
 
 from .settings import ModelSettings, PretrainConfig, VideoSpec
 from .synthetic import lighting, moving_object, pan, zoom
+from .training_images import SourceImage, training_sources
 
 __all__ = [
     "TrainingVideo",
@@ -57,56 +60,52 @@ class TrainingVideo:
 
 
 def make_training_videos(
-    images: Mapping[str, torch.Tensor],
-    captions: Mapping[str, str],
-    videos_per_image: int,
+    sources: Sequence[SourceImage],
     num_frames: int,
     size: tuple[int, int],
     seed: int,
 ) -> list[TrainingVideo]:
-    """Synthetic natural-motion videos from each training photograph.
+    """One synthetic natural-motion video per source image (:mod:`vcd.training_images`).
 
     Motions are drawn with a seeded generator: pans/tilts (4 directions), zoom in/out,
-    a cut-out from another training photograph moving across, brighter/darker light,
-    and a static shot; strengths vary. The caption names the motion.
+    a cut-out from another source moving across, brighter/darker light, and a static
+    shot; strengths vary. The caption is the source's caption plus the motion. Frame 1
+    of every video is the unmoved view of its source: the conditioning image the
+    transformer is trained with is exactly the video's first frame.
     """
     rng = np.random.default_rng(int(seed))
-    ids = sorted(images)
     videos: list[TrainingVideo] = []
-    for image_id in ids:
-        image = images[image_id]
-        for _ in range(videos_per_image):
-            kind = rng.choice(["pan", "zoom", "object", "light", "static"], p=[0.35, 0.25, 0.2, 0.1, 0.1])
-            if kind == "pan":
-                phrase = str(rng.choice(list(_PANS)))
-                frames = pan(image, num_frames, size, strength=float(rng.uniform(0.05, 0.2)), direction=_PANS[phrase])
-                motion = f"camera {phrase}"
-            elif kind == "zoom":
-                zoom_in = bool(rng.random() < 0.5)
-                strength = float(rng.uniform(0.15, 0.4))
-                frames = zoom(image, num_frames, size, strength=strength if zoom_in else -strength / (1 + strength))
-                motion = "camera zooms in" if zoom_in else "camera zooms out"
-            elif kind == "object":
-                other = images[ids[int(rng.integers(len(ids)))]]
-                frames = moving_object(
-                    image,
-                    num_frames,
-                    size,
-                    strength=float(rng.uniform(0.2, 0.4)),
-                    obj=other,
-                    seed=int(rng.integers(1 << 31)),
-                )
-                motion = "an object moves across the scene"
-            elif kind == "light":
-                brighter = bool(rng.random() < 0.5)
-                frames = lighting(
-                    image, num_frames, size, strength=float(rng.uniform(0.1, 0.3)) * (1 if brighter else -1)
-                )
-                motion = "the light gets brighter" if brighter else "the light dims"
-            else:
-                frames = pan(image, num_frames, size, strength=0.0)
-                motion = "camera static"
-            videos.append(TrainingVideo(frames.contiguous(), f"{captions[image_id]}, {motion}", image_id, motion))
+    for source in sources:
+        image = source.image
+        kind = rng.choice(["pan", "zoom", "object", "light", "static"], p=[0.45, 0.2, 0.15, 0.1, 0.1])
+        if kind == "pan":
+            phrase = str(rng.choice(list(_PANS)))
+            frames = pan(image, num_frames, size, strength=float(rng.uniform(0.08, 0.2)), direction=_PANS[phrase])
+            motion = f"camera {phrase}"
+        elif kind == "zoom":
+            zoom_in = bool(rng.random() < 0.5)
+            strength = float(rng.uniform(0.15, 0.4))
+            frames = zoom(image, num_frames, size, strength=strength if zoom_in else -strength / (1 + strength))
+            motion = "camera zooms in" if zoom_in else "camera zooms out"
+        elif kind == "object":
+            other = sources[int(rng.integers(len(sources)))].image
+            frames = moving_object(
+                image,
+                num_frames,
+                size,
+                strength=float(rng.uniform(0.2, 0.4)),
+                obj=other,
+                seed=int(rng.integers(1 << 31)),
+            )
+            motion = "an object moves across the scene"
+        elif kind == "light":
+            brighter = bool(rng.random() < 0.5)
+            frames = lighting(image, num_frames, size, strength=float(rng.uniform(0.1, 0.3)) * (1 if brighter else -1))
+            motion = "the light gets brighter" if brighter else "the light dims"
+        else:
+            frames = pan(image, num_frames, size, strength=0.0)
+            motion = "camera static"
+        videos.append(TrainingVideo(frames.contiguous(), f"{source.caption}, {motion}", source.origin, motion))
     return videos
 
 
@@ -147,7 +146,8 @@ def train_vae(
     first frame, then chunks of 4); at least 9 frames show it the chunk-to-chunk cache
     it uses on longer videos. ``crop`` = (h, w) trains on random spatial crops (the VAE
     is fully convolutional), much cheaper per clip than whole frames. Loss: L1 in
-    [-1, 1] + ``kl_weight`` * KL of the posterior; one-cycle learning-rate schedule.
+    [-1, 1] + ``kl_weight`` * KL of the posterior (a sampled latent; with ``kl_weight``
+    0 the posterior mean, a plain autoencoder); one-cycle learning-rate schedule.
     """
     step_px = int(vae.config.scale_factor_spatial)
     vae.train()
@@ -176,7 +176,11 @@ def train_vae(
             clips.append(clip)
         x = torch.stack(clips).permute(0, 2, 1, 3, 4) * 2 - 1  # [B, 3, T, H, W] in [-1, 1]
         posterior = vae.encode(x).latent_dist
-        z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g)
+        # kl_weight 0: a plain autoencoder on the posterior mean, the latent every later
+        # use decodes (encode_videos, the pipeline's first-frame condition)
+        z = posterior.mean
+        if kl_weight > 0:
+            z = z + posterior.std * torch.randn(posterior.mean.shape, generator=g)
         recon = vae.decode(z).sample
         l1 = (recon - x).abs().mean()
         kl = posterior.kl().mean() / x[0].numel()
@@ -250,7 +254,7 @@ def train_transformer(
     here when not given), first-frame conditions and prompt embeddings are computed once
     with the pipeline's own functions (so training sees exactly what sampling will feed in).
     """
-    from .sampling import encode_conditions
+    from .sampling import encode_conditions, token_timesteps
 
     device = pipe._execution_device
     vae = pipe.vae
@@ -276,6 +280,10 @@ def train_transformer(
             max_sequence_length=max_sequence_length,
         )
     condition, prompt_embeds = cond.condition.cpu(), cond.prompt_embeds.cpu()
+    # Wan2.2 (expand_timesteps): the first latent frame is the image's latent, clean, at
+    # timestep 0, and only the other frames are denoised (and count in the loss)
+    given = cond.first_frame_mask.cpu() if cond.first_frame_mask is not None else None
+    patch = tuple(pipe.transformer.config.patch_size)
     shift = float(pipe.scheduler.config.shift)
     transformer = pipe.transformer
     transformer.train()
@@ -289,14 +297,22 @@ def train_transformer(
         noise = torch.randn(clean.shape, generator=g)
         sigma = shifted_sigmas(torch.rand(batch_size, generator=g), shift).view(-1, 1, 1, 1, 1)
         noisy = (1 - sigma) * clean + sigma * noise
-        model_input = torch.cat([noisy, condition[picks]], dim=1).to(device)
+        if given is None:
+            model_input = torch.cat([noisy, condition[picks]], dim=1)
+            timestep = sigma.flatten() * 1000
+            weight = torch.ones_like(clean[:, :1])
+        else:
+            model_input = (1 - given) * condition[picks] + given * noisy
+            timestep = torch.cat([token_timesteps(given, s * 1000, patch) for s in sigma.flatten()])
+            weight = given.expand_as(clean[:, :1])
         pred = transformer(
-            hidden_states=model_input,
-            timestep=(sigma.flatten() * 1000).to(device),
+            hidden_states=model_input.to(device),
+            timestep=timestep.to(device),
             encoder_hidden_states=prompt_embeds[picks].to(device),
             return_dict=False,
         )[0]
-        loss = (pred.float() - (noise - clean).to(device)).pow(2).mean()
+        error = (pred.float() - (noise - clean).to(device)).pow(2) * weight.to(device)
+        loss = error.sum() / (weight.sum().to(device) * clean.shape[1])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
@@ -322,21 +338,28 @@ def pretrain_toy(
     train_images: Mapping[str, np.ndarray],
     train_captions: Mapping[str, str],
     vocabulary_texts: Sequence[str],
+    held_out: Set[str] = frozenset(),
     progress: bool = True,
 ) -> tuple[Any, pd.DataFrame, list[TrainingVideo]]:
     """Build and train the toy base model; returns (pipeline, training log, videos).
 
     ``vocabulary_texts`` are the captions whose words the toy tokenizer knows (every
     caption of the split manifests, so evaluation prompts are not all ``<unk>``); the
-    words' embeddings come from the frozen random text encoder. Only the training
-    photographs' videos are used for training.
+    words' embeddings come from the frozen random text encoder. The training videos
+    are rendered from views of the training photographs and procedural images
+    (``pretrain.sources``); ``held_out`` (the evaluation ids) must not be among
+    ``train_images``.
     """
     from .frames import to_tensor
     from .models import build_toy_pipeline
 
     seed = pretrain.seed
-    images = {k: to_tensor(v) for k, v in train_images.items()}
-    videos = make_training_videos(images, train_captions, pretrain.videos_per_image, video.num_frames, video.size, seed)
+    photos = {k: to_tensor(v) for k, v in train_images.items()}
+    pool = pretrain.sources
+    sources = training_sources(
+        photos, train_captions, pool.photo_views, pool.procedural, video.size, seed, held_out, pool.grey_share
+    )
+    videos = make_training_videos(sources, video.num_frames, video.size, seed)
     pipe = build_toy_pipeline(model.toy, [v.caption for v in videos] + list(vocabulary_texts), seed, model.flow_shift)
     vae_cfg = pretrain.vae
     log_vae = train_vae(
