@@ -136,7 +136,8 @@ def test_base_model_and_finetuning_runs(pipeline):
     assert pretrain["targets"] == len(TESTBED_TARGETS) and 0 <= pretrain["targets_met"] <= pretrain["targets"]
     record = json.loads((work / "models/base/training.json").read_text())
     assert record["videos"] == sum(params["pretrain"]["sources"][k] for k in ("photo_views", "procedural"))
-    assert "| frame 1 copies the held-out image |" in (work / "results/pretrain/targets.md").read_text()
+    targets = (work / "results/pretrain/targets.md").read_text()
+    assert all(label in targets for label, *_ in TESTBED_TARGETS)
     assert (
         json.loads((work / "results/pretrain/provenance.json").read_text())["weights"]["base_model"]["model"] == "toy"
     )

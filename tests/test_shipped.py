@@ -14,7 +14,6 @@ from vcd.preflight import missing_resources
 from vcd.settings import Settings
 from vcd.shipped import (
     BASE_MODEL_STAGE,
-    TRAINING_CODE,
     base_model_frozen,
     read_training_record,
     shipped_model_mismatches,
@@ -29,7 +28,8 @@ REPO = Layout(ROOT)
 @pytest.fixture()
 def checkout(tmp_path) -> Layout:
     """A copy of the files the record covers, plus params.yaml and dvc.yaml."""
-    for name in (*TRAINING_CODE, "params.yaml", "dvc.yaml"):
+    names = [REPO.relative(p) for p in REPO.toy_training_code] + ["params.yaml", "dvc.yaml"]
+    for name in names:
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, target)

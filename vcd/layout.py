@@ -353,6 +353,23 @@ class Layout:
         return self.base_model / "train_log.csv"
 
     @property
+    def toy_training_code(self) -> tuple[Path, ...]:
+        """The files whose content the toy base model's weights depend on: its data,
+        architecture and training loop, the training notebook (its jupytext twin) and the
+        embedded manifest (photographs, captions, split input); hashed into the model's
+        training record (:mod:`vcd.shipped`)."""
+        package = self.package_dir
+        return (
+            package / "toy.py",
+            package / "training_images.py",
+            package / "synthetic.py",
+            package / "models.py",
+            package / "sampling.py",
+            self.notebooks / "03a_base_model.py",
+            self.embedded_manifest,
+        )
+
+    @property
     def base_model_record(self) -> Path:
         """The toy's training record: what it was trained from and how long it took
         (:mod:`vcd.shipped`)."""

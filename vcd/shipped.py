@@ -13,7 +13,7 @@ model in place.
 
 Only what determines the weights is compared: the ``pretrain`` section, the toy
 architecture, the video shape, the scheduler shift and text length, the data split's
-settings and items, and the source of the training modules (:data:`TRAINING_CODE`).
+settings and items, and the source of the training modules (``Layout.toy_training_code``).
 Editing the settings parser or the path layout does not invalidate the weights.
 """
 
@@ -29,7 +29,6 @@ from .layout import Layout
 from .settings import Settings
 
 __all__ = [
-    "TRAINING_CODE",
     "TRAINING_PARAMS",
     "training_inputs",
     "shipped_model_mismatches",
@@ -38,17 +37,6 @@ __all__ = [
     "base_model_frozen",
     "BASE_MODEL_STAGE",
 ]
-
-#: the modules whose code the toy's weights depend on (data, architecture, training loop)
-TRAINING_CODE = (
-    "vcd/toy.py",
-    "vcd/training_images.py",
-    "vcd/synthetic.py",
-    "vcd/models.py",
-    "vcd/sampling.py",
-    "notebooks/03a_base_model.py",
-    "data/embedded/manifest.json",  # the photographs, their captions (the toy's vocabulary) and the split's input
-)
 
 #: the dotted params.yaml keys the toy's weights depend on
 TRAINING_PARAMS = (
@@ -78,13 +66,12 @@ def _digest(text: str | bytes) -> str:
 
 def training_inputs(settings: Settings, layout: Layout) -> dict[str, Any]:
     """What the toy's weights are a function of: the :data:`TRAINING_PARAMS` values and
-    the SHA-256 of each :data:`TRAINING_CODE` file (the embedded manifest among them:
+    the SHA-256 of each file of ``layout.toy_training_code`` (the embedded manifest among them:
     with ``data.split_seed`` it fixes which photographs are trained on)."""
     params = settings.as_dict()
     code = {}
-    for name in TRAINING_CODE:
-        path = layout.root / name
-        code[name] = _digest(path.read_bytes()) if path.is_file() else "missing"
+    for path in layout.toy_training_code:
+        code[layout.relative(path)] = _digest(path.read_bytes()) if path.is_file() else "missing"
     return {"params": {key: _lookup(params, key) for key in TRAINING_PARAMS}, "code_sha256": code}
 
 
