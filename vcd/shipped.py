@@ -13,7 +13,8 @@ model in place.
 
 Only what determines the weights is compared: the ``pretrain`` section, the toy
 architecture, the video shape, the scheduler shift and text length, the data split's
-settings and items, and the source of the training modules (``Layout.toy_training_code``).
+settings, and the source of the training modules and of the embedded manifest
+(``Layout.toy_training_code``).
 Editing the settings parser or the path layout does not invalidate the weights.
 """
 
