@@ -138,6 +138,7 @@ def test_the_source_file_is_named_in_the_message():
         ({"pretrain.vae.crop": [51, 48]}, "pretrain.vae.crop .* multiples of the VAE's spatial compression 2"),
         ({"pretrain.vae.crop": [96, 48]}, "must fit in the 112x80 videos"),
         ({"pretrain.vae.clip_frames": 8}, "clip_frames must be at most video.num_frames = 9 and 1 \\+ a multiple"),
+        ({"pretrain.vae.clip_frames": 5}, r"clip_frames must be at least min\(video.num_frames, 9\) = 9"),
         ({"finetune.lora.dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"model.guidance_scale": 0.5}, "guidance_scale must be >= 1"),
         ({"finetune.mixed_precision": "fp8"}, "mixed_precision must be one of"),

@@ -12,7 +12,7 @@ from tiny import CAPTIONS, TINY_ARCHITECTURE, TINY_TOY
 from vcd.layout import Layout
 from vcd.models import build_toy_pipeline, load_pipeline
 from vcd.settings import PretrainConfig, parse
-from vcd.toy import encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
+from vcd.toy import causal_parts_l1, encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
 from vcd.training_images import training_sources
 
 SIZE = (32, 32)
@@ -172,3 +172,20 @@ def test_short_schedules_work(videos, steps):
         train_vae(
             pipe.vae, videos, steps=0, batch_size=1, lr=1e-3, clip_frames=5, kl_weight=0.0, seed=0, progress=False
         )
+
+
+def test_the_vae_loss_gives_frame_1_and_each_causal_chunk_equal_weight():
+    target = torch.zeros(1, 3, 9, 4, 4)
+    # an error of 1 only on frame 1: one part of three (frame 1 | frames 2-5 | frames 6-9)
+    recon = target.clone()
+    recon[:, :, 0] = 1
+    assert causal_parts_l1(recon, target).item() == pytest.approx(1 / 3)
+    # the same error spread over the second chunk counts the same
+    recon = target.clone()
+    recon[:, :, 5:] = 1
+    assert causal_parts_l1(recon, target).item() == pytest.approx(1 / 3)
+    # five frames: frame 1 and one chunk
+    recon = torch.ones(1, 3, 5, 4, 4)
+    recon[:, :, 1:] = 0
+    assert causal_parts_l1(recon, torch.zeros_like(recon)).item() == pytest.approx(1 / 2)
+    assert causal_parts_l1(torch.ones(1, 3, 1, 2, 2), torch.zeros(1, 3, 1, 2, 2)).item() == pytest.approx(1)

@@ -793,6 +793,15 @@ class Settings:
                 f"pretrain.vae.clip_frames must be at most video.num_frames = {self.video.num_frames} and 1 + a "
                 f"multiple of the VAE's temporal compression {vae.temporal_factor}; got {clip.clip_frames}",
             )
+            # Wan's causal VAE encodes frame 1, then chunks of 4 frames carrying a cache from
+            # the chunk before; a VAE that never saw two chunks fails on the second one
+            # (vcd.toy.train_vae: frames 6-9 at SSIM 0.41-0.61 after 5-frame clips)
+            _require(
+                clip.clip_frames >= min(self.video.num_frames, 9),
+                f"pretrain.vae.clip_frames must be at least min(video.num_frames, 9) = "
+                f"{min(self.video.num_frames, 9)} so that the VAE trains on two chunks of its causal "
+                f"cache; got {clip.clip_frames}",
+            )
             if clip.crop is not None:
                 height, width = clip.crop
                 _require(
