@@ -12,7 +12,15 @@ from tiny import CAPTIONS, TINY_ARCHITECTURE, TINY_TOY
 from vcd.layout import Layout
 from vcd.models import build_toy_pipeline, load_pipeline
 from vcd.settings import PretrainConfig, parse
-from vcd.toy import causal_parts_l1, encode_videos, latent_statistics, make_training_videos, pretrain_toy, train_transformer, train_vae
+from vcd.toy import (
+    causal_parts_l1,
+    encode_videos,
+    latent_statistics,
+    make_training_videos,
+    pretrain_toy,
+    train_transformer,
+    train_vae,
+)
 from vcd.training_images import training_sources
 
 SIZE = (32, 32)
