@@ -38,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: name -> (dotted settings overrides, checkpoint_every)
+#: name -> dotted params.yaml overrides ("/4", "*4": divide or multiply the configured value)
 VARIANTS: dict[str, dict[str, object]] = {
     "as configured": {},
     "resampled projections": {"rewards.resample_projections": True},
