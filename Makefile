@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup repro pretrain test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark check-official
+.PHONY: setup repro pretrain rate test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark check-official
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,11 @@ repro: setup
 
 # Retrain the shipped toy base model from scratch (the frozen base_model stage; README,
 # 'The base model'), then freeze it again; commit models/base, dvc.lock and the results.
+# --force: on an unchanged checkout DVC would find the stage up to date and train nothing;
+# --single-item: only this stage, not data_split before it.
 pretrain: setup
 	source $(VENV)/bin/activate && dvc unfreeze base_model && \
-	  { dvc repro base_model; status=$$?; dvc freeze base_model; exit $$status; }
+	  { dvc repro --force --single-item base_model; status=$$?; dvc freeze base_model; exit $$status; }
 
 # The linter first (seconds), then the test suite.
 test: lint
@@ -82,3 +84,11 @@ constraints: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The human study's rating app (README, 'The human evaluation study'): prints the organiser's
+# and every rater's link. HOST=0.0.0.0 serves the local network.
+HOST ?= 127.0.0.1
+PORT ?= 8765
+rate: setup
+	@test -f results/human_study/study.json || { echo "no study design yet: run 'make repro' (or dvc repro human_study) first"; exit 2; }
+	$(PY) -m vcd.rating_app serve --host $(HOST) --port $(PORT)
