@@ -90,3 +90,61 @@ def photo() -> np.ndarray:
 
     rgb, _ = load_rgb(resolve_image("pkg://skimage/data/chelsea.png"))
     return cv2.resize(rgb, (160, 112), interpolation=cv2.INTER_AREA)
+
+
+STUDY_METHODS = ("base", "frame_consistency", "vcd")
+STUDY_PROMPTS = ("a red cup on a table, camera pans left", "gravel seen from above, camera static")
+
+
+def make_study_project(root: Path, videos_per_dataset: int = 3, raters: int = 2):
+    """A project folder with evaluation videos of three methods (2 prompts x 2 seeds, tiny
+    real H.264 files, a distinct colour per method) and the repository's params with a
+    small ``human_study``; returns (layout, settings). The study is not designed yet."""
+    import pandas as pd
+
+    from vcd.files import write_csv
+    from vcd.layout import Layout
+    from vcd.video_io import write_video
+
+    layout = Layout(root)
+    root.mkdir(parents=True, exist_ok=True)
+    raw = copy.deepcopy(load_params(REPO / "params.yaml"))
+    settings = settings_of(raw, **{"human_study.videos_per_dataset": videos_per_dataset, "human_study.raters": raters})
+    for index, method in enumerate(STUDY_METHODS):
+        rows = []
+        for p, prompt in enumerate(STUDY_PROMPTS):
+            cond = layout.conditioning_image(method, "embedded", prompt)
+            cond.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((32, 48, 3), 60 + 80 * p, np.uint8)).save(cond)
+            for seed in (0, 1):
+                frames = np.zeros((9, 32, 48, 3), np.uint8)
+                frames[..., index] = 90 + 40 * seed
+                for t in range(9):  # a white bar moving right: something to watch
+                    frames[t, :, 4 * t : 4 * t + 6] = 255
+                path = layout.video_file(method, "embedded", prompt, seed)
+                write_video(path, frames)
+                rows.append(
+                    {
+                        "method": method,
+                        "dataset": "embedded",
+                        "image_id": f"img{p}",
+                        "prompt": prompt,
+                        "seed": seed,
+                        "file": layout.relative(path),
+                        "status": "ok",
+                        "reason": "",
+                    }
+                )
+        write_csv(layout.method_results(method).per_video, pd.DataFrame(rows))
+    return layout, settings
+
+
+@pytest.fixture()
+def study_project(tmp_path):
+    """(layout, settings, study) of a designed tiny study (:func:`make_study_project`)."""
+    from vcd.human_study import build_study, write_study
+
+    layout, settings = make_study_project(tmp_path / "study")
+    study = build_study(settings, layout)
+    write_study(layout, study)
+    return layout, settings, study

@@ -63,8 +63,9 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
         layout.tables_dir,
         layout.figures_dir,
     ]
-    for stage in (layout.data_results, layout.sanity, layout.pretrain, layout.report):
+    for stage in (layout.data_results, layout.sanity, layout.pretrain, layout.report, layout.human_study):
         paths += [stage.metrics, stage.provenance]
+    paths += [layout.study_manifest, layout.human_analysis.dir, layout.human_votes_dir]
     paths += [layout.sanity.csv(n) for n in ("curves", "shift_sensitivity")]
     paths += [
         layout.sanity.figure(n)

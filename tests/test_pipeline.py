@@ -254,6 +254,47 @@ def test_an_experiment_on_a_report_setting_reruns_only_the_report(pipeline):
     assert not [h for h in header if "provenance" in h or "commit" in h]
 
 
+def test_the_human_study_is_designed_and_its_votes_analysed_once_exported(pipeline):
+    """Without votes the stage writes the design and says there is nothing to analyse;
+    votes cast through the app's store and exported by its CLI are analysed by a rerun."""
+    work, env, dvc = pipeline["work"], pipeline["env"], pipeline["dvc"]
+    study = json.loads((work / "results/human_study/study.json").read_text())
+    assert study["selection"]["embedded"]["selected"] == len(study["trials"]) // len(study["pairs"]) > 0
+    assert sorted(p.name for p in (work / "results/human_study/analysis").iterdir()) == ["status.md"]
+    assert json.loads((work / "results/human_study/metrics.json").read_text())["votes"] == 0
+    cast = (
+        "from pathlib import Path\n"
+        "from vcd.human_study import rater_plan, read_study\n"
+        "from vcd.layout import Layout\n"
+        "from vcd.rating_app import VoteStore\n"
+        "layout = Layout(Path('.').resolve())\n"
+        "study = read_study(layout.study_manifest)\n"
+        "store = VoteStore(layout.ratings_db, study)\n"
+        "store.ensure_raters(2)\n"
+        "for rater in (1, 2):\n"
+        "    for view in rater_plan(study, rater):\n"
+        "        for criterion in study['criteria']:\n"
+        "            store.cast(rater, view.trial, criterion, 'A' if view.left == 'vcd' else 'Tie')\n"
+    )
+    _run([sys.executable, "-c", cast], work, env)
+    _run([sys.executable, "-m", "vcd.rating_app", "export"], work, env)
+    assert (work / "data/human_votes" / f"{study['study']}.csv").is_file()
+    out = _run(dvc + ["repro", "human_study"], work, env).stdout
+    assert "Running stage 'human_study'" in out
+    analysis = work / "results/human_study/analysis"
+    assert {
+        "table4.csv",
+        "table4.md",
+        "significance.csv",
+        "side_bias.csv",
+        "agreement.json",
+        "fig8_human_votes.png",
+    } <= {p.name for p in analysis.iterdir()}
+    votes = 2 * len(study["trials"]) * len(study["criteria"])
+    assert json.loads((work / "results/human_study/metrics.json").read_text())["votes"] == votes
+    (work / "data/human_votes" / f"{study['study']}.csv").unlink()  # the copy's other tests see no votes
+
+
 def test_network_guard_catches_outgoing_connections(tmp_path):
     log = tmp_path / "net.log"
     env = {**os.environ, "PYTHONPATH": str(FIXTURES / "network_guard"), "VCD_NETWORK_LOG": str(log)}

@@ -26,7 +26,7 @@ def _leaves(node, path=()):
 
 
 def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def test_params_yaml_builds_and_every_key_reaches_a_setting_unchanged():

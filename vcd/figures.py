@@ -39,6 +39,7 @@ __all__ = [
     "plot_metric_bars",
     "plot_vcd_by_frame",
     "frame_strips_by_method",
+    "plot_human_votes",
 ]
 
 _FAMILY_COLOURS = {"natural motion": "Blues", "appearance drift": "Reds"}
@@ -414,3 +415,55 @@ def frame_strips_by_method(
             label = f"{method_label(method)}\n{short}" if k == 0 else method_label(method)
             rows.append((label, cond if k == 0 else None, video_to_tensor(frames)))
     return plot_frame_strips(rows, title=f"Same image and seed ({seed}) across methods ({dataset})")
+
+
+def _short_label(method: str) -> str:
+    """A method's label with a shorter stand-in note."""
+    return method_label(method).replace(" for +V-JEPA", "")
+
+
+def plot_human_votes(table: pd.DataFrame, significance: pd.DataFrame, title: str) -> plt.Figure:
+    """Fig. 8: per dataset, for each question one stacked bar per pair -- the share of
+    votes for the first method, ties, and the second method -- with the paper's marks
+    (``***`` p < 0.001, ``**`` p < 0.005, its t-test over votes) and, in brackets, the
+    rater-level test's p-value. ``table`` is :func:`vcd.human_analysis.table4`,
+    ``significance`` :func:`vcd.human_analysis.significance` (its ``paper_marks``)."""
+    datasets = list(dict.fromkeys(table.columns.get_level_values(0)))
+    questions = list(dict.fromkeys(table.columns.get_level_values(1)))
+    pairs = list(dict.fromkeys(table.index.get_level_values(0)))
+    colours = ("#c9773b", "#d5d5d5", "#3b75af")
+    height = 0.55 * len(pairs) * len(questions) + 1.6
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), height), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        labels, y = [], 0.0
+        for question in questions:
+            for pair in pairs:
+                shares = table.loc[pair, (dataset, question)].to_numpy(float)
+                left = 0.0
+                for share, colour in zip(shares, colours):
+                    ax.barh(y, share, left=left, color=colour, edgecolor="white", height=0.8)
+                    if share >= 6:
+                        ax.text(left + share / 2, y, f"{share:.0f}%", ha="center", va="center", fontsize=6.5)
+                    left += share
+                sig = significance
+                row = sig[(sig.dataset == dataset) & (sig.question == question) & (sig.pair == pair)]
+                if len(row):
+                    note = f"{row.paper_marks.iloc[0]} (raters p={float(row.p_t_raters.iloc[0]):.2g})"
+                    ax.text(101, y, note, va="center", fontsize=6.5)
+                first, second = pair.split(" vs ")
+                labels.append(f"{question.replace('_', ' ')}\n{_short_label(first)} vs {_short_label(second)}")
+                y += 1
+            y += 0.5
+        ticks = [i + 0.5 * (i // len(pairs)) for i in range(len(labels))]
+        ax.set_yticks(ticks, labels, fontsize=6.5)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 130)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.set_xlabel("votes [%]")
+        ax.set_title(dataset, fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.02, 1, 0.9))
+    names = ["first method of the pair", "tie", "second method"]
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.93), fontsize=7, ncol=3, frameon=False)
+    return fig

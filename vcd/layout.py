@@ -187,6 +187,10 @@ class StageResults:
         """A table of the stage for people to read, ``<dir>/<name>.md``."""
         return self.dir / f"{name}.md"
 
+    def json(self, name: str) -> Path:
+        """A record of the stage, ``<dir>/<name>.json``."""
+        return self.dir / f"{name}.json"
+
     def folder(self, name: str) -> Path:
         return self.dir / name
 
@@ -494,6 +498,44 @@ class Layout:
 
     def figure(self, name: str) -> Path:
         return self.figures_dir / f"{name}.png"
+
+    # ------------------------------------------------------------------ human study
+    @property
+    def human_study(self) -> StageResults:
+        """``results/human_study/``: the study's design (trials, rater plans), its
+        metrics and provenance (notebook 07)."""
+        return StageResults(self.root / "results" / "human_study")
+
+    @property
+    def human_analysis(self) -> StageResults:
+        """``results/human_study/analysis/``: Table 4, Fig. 8, significance, agreement and
+        side bias of the real votes in ``human_votes_dir`` (nothing else, when there are none)."""
+        return StageResults(self.human_study.dir / "analysis")
+
+    @property
+    def study_manifest(self) -> Path:
+        """The study design the rating app serves (``vcd.human_study.build_study``)."""
+        return self.human_study.dir / "study.json"
+
+    @property
+    def human_votes_dir(self) -> Path:
+        """``data/human_votes/``: exported votes (CSV) of real raters, the analysis' input.
+        Committed by the organiser; never written by the pipeline."""
+        return self.root / "data" / "human_votes"
+
+    def human_votes_export(self, study: str) -> Path:
+        """Where the rating app exports the votes of study ``study``."""
+        return self.human_votes_dir / f"{study}.csv"
+
+    @property
+    def ratings_db(self) -> Path:
+        """The rating app's SQLite database (tokens, votes, their history); not versioned."""
+        return self.root / "data" / "ratings" / "ratings.sqlite"
+
+    def screenshot(self, name: str) -> Path:
+        """``docs/screenshots/<name>.png``: pictures of the apps for the README
+        (``scripts/human_study_screenshots.py``)."""
+        return self.root / "docs" / "screenshots" / f"{name}.png"
 
     # ------------------------------------------------------------------ executed notebooks
     def executed_notebook(self, notebook: str) -> Path:

@@ -203,10 +203,10 @@ def write_stage_dependencies(layout: Layout) -> list[str]:
 
     from .files import atomic_path
 
+    # ruamel's defaults are the layout DVC itself writes (`dvc freeze` rewrites the file):
+    # one style, whichever tool wrote last
     rt = YAML()
     rt.preserve_quotes = True
-    rt.width = 4096
-    rt.indent(mapping=2, sequence=4, offset=2)
     doc = rt.load(layout.dvc_file.read_text(encoding="utf-8"))
     changed = []
     for name, (listed, wanted) in stage_dependencies(layout).items():

@@ -67,6 +67,8 @@ __all__ = [
     "MethodSettings",
     "EvalConfig",
     "ReportConfig",
+    "HUMAN_CRITERIA",
+    "HumanStudyConfig",
     "Settings",
     "load_params",
     "parse",
@@ -704,6 +706,40 @@ class ReportConfig:
         )
 
 
+#: the questions of the human study (App. C.1), by criterion name
+HUMAN_CRITERIA: dict[str, str] = {
+    "temporal_consistency": "Which video remains faithful to the conditioning image across frames?",
+    "video_text_alignment": "Which video is better aligned with the text prompt?",
+    "motion_naturalness": "Which video shows more natural movement? Judge the motion alone, "
+    "without regard to the image and the prompt.",
+}
+
+
+@dataclass(frozen=True)
+class HumanStudyConfig:
+    """``human_study``: the pairwise rating study of Sec. 4.2 / App. C.1 (notebook 07,
+    ``vcd/human_study.py``, the rating app ``vcd/rating_app.py``)."""
+
+    seed: int
+    videos_per_dataset: int  # paper: 30 per dataset, the same (item, seed) keys for every pair
+    pairs: tuple[tuple[str, str], ...]  # (first, second) methods; paper: base-+V-JEPA, base-+VCD, +V-JEPA-+VCD
+    criteria: tuple[str, ...]
+    raters: int  # rater links the design plans (each with its own trial order and sides); paper: 15
+
+    def __post_init__(self) -> None:
+        _require(self.videos_per_dataset >= 1, f"videos_per_dataset must be >= 1; got {self.videos_per_dataset}")
+        _require(self.raters >= 1, f"raters must be >= 1; got {self.raters}")
+        _require(bool(self.pairs), "pairs must name at least one pair of methods")
+        for first, second in self.pairs:
+            _require(first != second, f"pairs: a method is compared with itself: {[first, second]}")
+        keys = [frozenset(p) for p in self.pairs]
+        _require(len(set(keys)) == len(keys), f"pairs lists a comparison twice: {[list(p) for p in self.pairs]}")
+        unknown = [c for c in self.criteria if c not in HUMAN_CRITERIA]
+        _require(bool(self.criteria), "criteria must name at least one criterion")
+        _require(not unknown, f"criteria: unknown {unknown}; expected some of {list(HUMAN_CRITERIA)}")
+        _require(len(set(self.criteria)) == len(self.criteria), f"criteria lists one twice: {list(self.criteria)}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every section of ``params.yaml``; build it with :meth:`load`."""
@@ -721,6 +757,7 @@ class Settings:
     methods: MethodSettings
     evaluation: EvalConfig
     report: ReportConfig
+    human_study: HumanStudyConfig
 
     def __post_init__(self) -> None:
         if "vbench_i2v" in self.data.datasets:
@@ -776,6 +813,13 @@ class Settings:
             f"finetune.backprop_steps (K) must be between 1 and model.num_inference_steps = "
             f"{self.model.num_inference_steps}; got {self.finetune.backprop_steps}",
         )
+        methods = self.methods.all
+        strangers = sorted({m for pair in self.human_study.pairs for m in pair if m not in methods})
+        _require(
+            not strangers,
+            f"human_study.pairs name {strangers}, which are not among the evaluated methods {list(methods)} "
+            "(base and methods.rewards)",
+        )
         seeds = {
             "data.split_seed": [self.data.split_seed],
             "vcd.seed": [self.vcd.seed],
@@ -783,6 +827,7 @@ class Settings:
             "pretrain.check_seeds": list(self.pretrain.check_seeds),
             "finetune.seed": [self.finetune.seed],
             "evaluation.seeds": list(self.evaluation.seeds),
+            "human_study.seed": [self.human_study.seed],
         }
         for key, values in seeds.items():  # random generators take seeds in [0, 2**63)
             _require(all(0 <= v < 2**63 for v in values), f"{key} must be in [0, 2**63); got {values}")
