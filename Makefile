@@ -85,10 +85,12 @@ constraints: setup
 clean-venv:
 	rm -rf $(VENV)
 
-# The human study's rating app (README, 'The human evaluation study'): prints the organiser's
-# and every rater's link. HOST=0.0.0.0 serves the local network.
+# The human study's rating app (README, 'The human evaluation study'): brings the study's
+# videos and design up to date (a no-op after `make repro`; on a fresh clone it runs the
+# pipeline up to human_study), then prints the organiser's and every rater's link.
+# HOST=0.0.0.0 serves the local network.
 HOST ?= 127.0.0.1
 PORT ?= 8765
 rate: setup
-	@test -f results/human_study/study.json || { echo "no study design yet: run 'make repro' (or dvc repro human_study) first"; exit 2; }
+	source $(VENV)/bin/activate && dvc repro human_study
 	$(PY) -m vcd.rating_app serve --host $(HOST) --port $(PORT)

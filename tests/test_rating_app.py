@@ -207,3 +207,28 @@ def test_a_changed_video_or_another_studys_database_is_refused(study_project):
     video.write_bytes(video.read_bytes() + b"\0")
     with pytest.raises(StudyError, match="changed since it was designed"):
         create_app(layout)
+
+
+def test_the_command_line_prints_links_exports_and_refuses_without_a_study(study_project, monkeypatch, capsys):
+    import shutil
+
+    from conftest import REPO
+
+    from vcd.rating_app import main
+
+    layout, settings, study = study_project
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(REPO / name, layout.root / name)
+    monkeypatch.chdir(layout.root)
+    assert main(["links", "--raters", "2"]) == 0
+    links = capsys.readouterr().out.splitlines()
+    assert links[0].startswith("organiser: http://127.0.0.1:8765/organiser/") and len(links) == 3
+    store = VoteStore(layout.ratings_db, study)
+    store.cast(1, rater_plan(study, 1)[0].trial, "temporal_consistency", "Tie")
+    assert main(["export"]) == 0
+    exported = layout.human_votes_export(study["study"])
+    rows = list(csv.DictReader(exported.open()))
+    assert [(r["rater"], r["winner"]) for r in rows] == [("1", "tie")]
+    layout.study_manifest.unlink()
+    assert main(["links"]) == 2
+    assert "dvc repro human_study" in capsys.readouterr().err

@@ -26,6 +26,7 @@ import csv
 import io
 import secrets
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -459,8 +460,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = Layout.discover()
     settings = Settings.load(layout.params_file)
     raters = args.raters or settings.human_study.raters
-    study = read_study(layout.study_manifest)
-    store = VoteStore(layout.ratings_db, study)
+    try:
+        study = read_study(layout.study_manifest)
+        store = VoteStore(layout.ratings_db, study)
+        app = create_app(layout) if args.command == "serve" else None
+    except StudyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     host = args.host
     if host == "0.0.0.0":
         import socket
@@ -477,7 +483,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from waitress import serve
 
-    app = create_app(layout)
     links = _links(store, base_url, raters)
     print(f"study {study['study']}: {len(study['trials'])} trials per rater\n{links}", flush=True)
     serve(app, host=args.host, port=args.port, threads=8)
