@@ -46,6 +46,8 @@ CHECK_OVERLAY = {
     "methods": {"rewards": ["vcd"], "baseline": None, "train_on": ["embedded"]},
     "vcd": {"encoder_weights": None},
     "report": {"official": False},
+    # the human study may only pair evaluated methods (Settings checks it); the paper's pairs need +V-JEPA
+    "human_study": {"pairs": [["base", "vcd"]]},
 }
 #: --smoke: the same path on the CPU in about a minute
 SMOKE_OVERLAY = {
