@@ -53,3 +53,20 @@ def test_drift_check_generates_each_split_and_keeps_strips(tiny_settings, tiny_l
     assert summary["gap"]["chroma_error_frame1"] == pytest.approx(
         train.chroma_error_frame1.mean() - held_out.chroma_error_frame1.mean()
     )
+
+
+def test_drift_check_can_leave_out_the_per_frame_drift_of_a_split(tiny_settings, tiny_layout, tiny_items):
+    """The motion probe needs its videos' fidelity (flow direction), not their VCD per frame."""
+    pipe = load_pipeline(tiny_settings.model, tiny_layout, "cpu")
+    metric = VideoConsistencyDistance(num_projections=4)
+    splits = {"train": tiny_items[:1], "motion": tiny_items[1:2]}
+    drift, strips, fidelity = drift_check(
+        pipe, splits, tiny_settings.sampling, metric, seeds=[0], max_items=None, drift_splits={"train"}
+    )
+    assert set(drift.split) == {"train"} and set(fidelity.split) == {"train", "motion"}
+    assert [label for label, _, _ in strips] == ["train: im0", "motion: im1"]
+    summary = drift_summary(drift, fidelity)
+    assert "vcd_rank_correlation_with_frame" not in summary["motion"]
+    assert summary["motion"]["ssim_frame1_to_cond"] == pytest.approx(
+        float(fidelity[fidelity.split == "motion"].ssim_frame1_to_cond.iloc[0])
+    )

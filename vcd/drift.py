@@ -12,7 +12,7 @@ frame) for training and held-out images, and the gap between the two.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
@@ -84,9 +84,13 @@ def drift_check(
     seeds: Sequence[int],
     max_items: int | None,
     strips_per_split: int = 4,
+    drift_splits: Set[str] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, torch.Tensor, torch.Tensor]], pd.DataFrame]:
     """Generate videos of up to ``max_items`` (None: all) items of each split
     (``{"train": [...], "eval": [...]}``, any names) for every seed and measure their drift (:func:`per_frame_drift`).
+
+    ``drift_splits`` limits the per-frame drift (VCD per frame, the costly part) to those
+    splits (None: all); every split gets its fidelity row per video and its strips.
 
     Returns the per-frame table (columns ``split``, ``image``, ``seed``, ``frame`` and
     the measures), frame-strip rows ``(label, conditioning image, video)`` of the
@@ -104,7 +108,8 @@ def drift_check(
         for seed in seeds:
             videos = generate_video(pipe, images, [it.caption for it in items], [seed] * len(items), sampling)
             labels = [{"split": part, "image": it.id, "seed": seed} for it in items]
-            rows.append(per_frame_drift(videos, cond.to(videos.device), metric, labels))
+            if drift_splits is None or part in drift_splits:
+                rows.append(per_frame_drift(videos, cond.to(videos.device), metric, labels))
             for label, item, image, video in zip(labels, items, images, videos, strict=True):
                 fidelity.append({**label, **score_fidelity(to_uint8(video.cpu()), image, item.caption)})
             if seed == seeds[0]:
@@ -145,16 +150,20 @@ def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> 
     measure per split and, under ``"gap"``, training minus held-out."""
     by_frame = drift.groupby(["split", "frame"])[["vcd_to_first", "ssim_to_first"]].mean()
     first, last = int(drift.frame.min()), int(drift.frame.max())
-    summary = {}
-    for split in dict.fromkeys(drift.split):
+    summary: dict[str, dict[str, Any]] = {}
+    # a split may have fidelity rows only (drift_check's drift_splits, e.g. the motion probe)
+    splits = [*dict.fromkeys(drift.split), *(dict.fromkeys(fidelity.split) if fidelity is not None else ())]
+    for split in dict.fromkeys(splits):
         part = drift[drift.split == split]
-        summary[str(split)] = {
-            f"vcd_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "vcd_to_first"]),
-            f"vcd_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "vcd_to_first"]),
-            f"ssim_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "ssim_to_first"]),
-            f"ssim_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "ssim_to_first"]),
-            "vcd_rank_correlation_with_frame": float(part[["frame", "vcd_to_first"]].corr("spearman").iloc[0, 1]),
-        }
+        summary[str(split)] = {}
+        if len(part):
+            summary[str(split)] = {
+                f"vcd_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "vcd_to_first"]),
+                f"vcd_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "vcd_to_first"]),
+                f"ssim_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "ssim_to_first"]),
+                f"ssim_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "ssim_to_first"]),
+                "vcd_rank_correlation_with_frame": float(part[["frame", "vcd_to_first"]].corr("spearman").iloc[0, 1]),
+            }
         if fidelity is not None and len(fidelity):
             videos = fidelity[fidelity.split == split]
             summary[str(split)].update({m: float(videos[m].mean()) for m in FIDELITY_MEASURES})
