@@ -8,7 +8,10 @@ fine-tuning, so the table shows how much the toy setup's conclusions depend on t
 
     python benchmarks/claims_by_code_version.py fc07ceb c8c70cd 71b1467 4ee71de 51cb636 e96e80a
 
-writes ``benchmarks/results/claims_by_code_version.md`` (shown in the README) and prints it.
+writes ``benchmarks/results/claims_by_code_version.md`` (shown in the README) and prints it;
+``--out NAME.md`` writes another table, for example the same code on two machines:
+
+    python benchmarks/claims_by_code_version.py --out claims_two_machines.md ef00878 b7feb08
 """
 
 from __future__ import annotations
@@ -39,13 +42,18 @@ def table(versions: list[str]) -> str:
         lines.append(f"| {cid} | {first['metric']} | " + " | ".join(cells) + f" | {held} / {len(versions)} |")
     totals = " | ".join(f"{sum(c['reproduced'] for c in runs[v].values())} of {len(ids)}" for v in versions)
     lines.append(f"| **all** | | {totals} | |")
+    same = sum(len({runs[v][cid]["reproduced"] for v in versions}) == 1 for cid in ids)
+    lines.append(f"| **same verdict in every column** | | {same} of {len(ids)} |" + " |" * len(versions))
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
+    out = "claims_by_code_version.md"
+    if argv[:1] == ["--out"]:
+        out, argv = argv[1], argv[2:]
     versions = argv or sorted(p.stem for p in FOLDER.glob("*.json"))
     text = table(versions)
-    (FOLDER.parent / "claims_by_code_version.md").write_text(text, encoding="utf-8")
+    (FOLDER.parent / out).write_text(text, encoding="utf-8")
     print(text, end="")
     return 0
 

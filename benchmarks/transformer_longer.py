@@ -9,8 +9,21 @@ one-cycle schedule of ``--steps`` steps at ``--lr``) and runs the motion probe o
 ``03b_base_check`` on training and held-out images at the start and after every
 ``--every`` steps. The shipped model on disk is never modified.
 
+Two changes of the objective can be tried the same way, without touching the training
+code (a trial, not the shipped recipe): ``--uncond-share`` adds that share of copies of
+the training videos with an empty caption, so that the unconditional branch that
+classifier-free guidance needs is trained (caption dropout, as text-to-video models are
+trained), and ``--train-shift`` draws the training noise levels with another shift of
+the flow-matching schedule (a larger shift puts more weight on high noise, where the
+motion is decided). ``--guidance`` adds probes with classifier-free guidance against an
+empty negative prompt.
+
     python benchmarks/transformer_longer.py [--steps 1000] [--every 500] [--lr 5e-4]
     # -> benchmarks/results/transformer_longer.{json,md}
+    python benchmarks/transformer_longer.py --steps 600 --every 600 --uncond-share 0.15 \
+        --guidance 3 5 --output benchmarks/results/transformer_caption_dropout.json
+    python benchmarks/transformer_longer.py --steps 600 --every 600 --train-shift 8 \
+        --output benchmarks/results/transformer_high_noise.json
 
 Single measurements on a shared CPU; one sampling seed per probe video.
 """
@@ -25,9 +38,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def probe(pipe, splits, sampling) -> dict[str, float]:
+def probe(pipe, splits, sampling, guidance: float = 1.0) -> dict[str, float]:
     """The share of pan/tilt probe videos whose dominant flow follows the prompt, per split,
-    and the mean flow magnitude (px per frame pair)."""
+    and the mean flow magnitude (px per frame pair); ``guidance`` > 1: classifier-free
+    guidance against an empty negative prompt."""
+    import dataclasses
+
     import numpy as np
 
     from vcd.drift import motion_probe
@@ -43,13 +59,14 @@ def probe(pipe, splits, sampling) -> dict[str, float]:
             [load_image(it.image) for it in probe_items],
             [it.caption for it in probe_items],
             [0] * len(probe_items),
-            sampling,
+            dataclasses.replace(sampling, guidance_scale=guidance),
         )
         flows = [mean_flow(to_uint8(v.cpu())) for v in videos]
-        out[f"follows_{part}"] = float(
+        tag = part if guidance <= 1 else f"{part}_cfg{guidance:g}"
+        out[f"follows_{tag}"] = float(
             np.mean([follows_direction(f, prompted_direction(it.caption)) for f, it in zip(flows, probe_items)])
         )
-        out[f"flow_{part}"] = float(np.mean([np.hypot(*f) for f in flows]))
+        out[f"flow_{tag}"] = float(np.mean([np.hypot(*f) for f in flows]))
     return out
 
 
@@ -60,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--items", type=int, default=8, help="images per split in the probe (03b: 8)")
+    parser.add_argument("--uncond-share", type=float, default=0.0, help="share of extra empty-caption copies")
+    parser.add_argument("--train-shift", type=float, default=None, help="flow shift of the training noise levels")
+    parser.add_argument("--guidance", type=float, nargs="*", default=[], help="extra probes with CFG at these scales")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks/results/transformer_longer.json")
     args = parser.parse_args(argv)
 
@@ -98,7 +118,27 @@ def main(argv: list[str] | None = None) -> int:
     videos = make_training_videos(sources, video.num_frames, video.size, pretrain.seed)
     with torch.no_grad():
         latents = encode_videos(pipe.vae, videos, progress=False)
-    rows = [{"extra_steps": 0, "loss": None, **probe(pipe, splits, settings.sampling)}]
+    if args.uncond_share > 0:
+        import dataclasses
+
+        g = torch.Generator().manual_seed(pretrain.seed + 77)
+        picks = torch.randperm(len(videos), generator=g)[: round(args.uncond_share * len(videos))].tolist()
+        videos = videos + [dataclasses.replace(videos[i], caption="") for i in picks]
+        latents = torch.cat([latents, latents[picks]])
+    if args.train_shift is not None:
+        import vcd.toy
+
+        shifted = vcd.toy.shifted_sigmas
+        # train_transformer reads the shift from the sampler's config; this trial overrides it for training only
+        vcd.toy.shifted_sigmas = lambda u, shift: shifted(u, args.train_shift)
+
+    def probes() -> dict[str, float]:
+        out = probe(pipe, splits, settings.sampling)
+        for scale in args.guidance:
+            out |= probe(pipe, splits, settings.sampling, scale)
+        return out
+
+    rows = [{"extra_steps": 0, "loss": None, **probes()}]
     print(rows[-1], flush=True)
     done = 0
     while done < args.steps:
@@ -115,9 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             latents=latents,
         )
         done += chunk
-        rows.append(
-            {"extra_steps": done, "loss": float(log.loss.tail(50).mean()), **probe(pipe, splits, settings.sampling)}
-        )
+        rows.append({"extra_steps": done, "loss": float(log.loss.tail(50).mean()), **probes()})
         print(rows[-1], flush=True)
     report = {
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -136,23 +174,33 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(report: dict) -> str:
     args = report["args"]
+    trial = []
+    if args.get("uncond_share"):
+        trial.append(f"{args['uncond_share']:.0%} extra empty-caption copies (caption dropout)")
+    if args.get("train_shift") is not None:
+        trial.append(f"training noise levels drawn with shift {args['train_shift']:g}")
+    keys = [k for k in report["rows"][0] if k.startswith("follows_")]
     lines = [
         "Continued transformer training of the shipped toy base model (embedded default profile, NOT the paper's "
         f"numbers; `benchmarks/transformer_longer.py`, {report['machine']}, {report['minutes']:.0f} min): "
         f"{args['steps']} extra steps after the shipped {report['shipped_steps']}, one-cycle schedules of "
-        f"{args['every']} steps at lr {args['lr']:g}; motion probe of {args['items']} images per split x 4 camera "
-        "moves, one seed. `follows`: share of videos whose dominant flow has the prompted direction (target >= 0.7).",
+        f"{args['every']} steps at lr {args['lr']:g}"
+        + (f"; trial objective: {', '.join(trial)}" if trial else "")
+        + f"; motion probe of {args['items']} images per split x 4 camera moves, one seed. `follows`: share of "
+        "videos whose dominant flow has the prompted direction (target >= 0.7); flow in px per frame pair; "
+        "`cfg S`: classifier-free guidance at scale S against an empty negative prompt.",
         "",
-        "| extra steps | training loss (last 50) | follows, training images | follows, held-out | "
-        "mean flow, training [px/frame] | mean flow, held-out |",
-        "|---|---|---|---|---|---|",
+        "| extra steps | training loss (last 50) | "
+        + " | ".join(
+            f"follows, {k[8:].replace('_cfg', ', cfg ')} | flow, {k[8:].replace('_cfg', ', cfg ')}" for k in keys
+        )
+        + " |",
+        "|---|---|" + "---|---|" * len(keys),
     ]
     for r in report["rows"]:
         loss = f"{r['loss']:.3f}" if r["loss"] is not None else "-"
-        lines.append(
-            f"| {r['extra_steps']} | {loss} | {r['follows_train']:.2f} | {r['follows_eval']:.2f} | "
-            f"{r['flow_train']:.2f} | {r['flow_eval']:.2f} |"
-        )
+        cells = " | ".join(f"{r[k]:.2f} | {r['flow_' + k[8:]]:.2f}" for k in keys)
+        lines.append(f"| {r['extra_steps']} | {loss} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
