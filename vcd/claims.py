@@ -3,7 +3,9 @@
 Each :class:`Claim` names a comparison the paper makes (Sec. 4.2, Tables 2 and 5,
 App. C.3): a metric, two methods and the direction claimed. :func:`evaluate_claims`
 tests every claim per dataset as the paper's statistics do (:mod:`vcd.statistics`:
-Welch's t-test on per-run values, a run being one sampling seed). A claim whose
+Welch's t-test on per-run values, a run being one sampling seed);
+:func:`evaluate_claims_mixed` tests them with the fine-tuning run as the unit
+(:mod:`vcd.mixed_effects`), Holm-adjusted within a dataset's table. A claim whose
 methods were not evaluated is reported as *not tested*, with the reason, never
 dropped; :func:`claims_metrics` condenses the results into the numbers ``dvc metrics``
 compares across experiments.
@@ -19,9 +21,20 @@ import numpy as np
 import pandas as pd
 
 from .methods import BASE, is_stand_in, method_label
+from .mixed_effects import MODEL, cell_means, compare_methods, holm
 from .statistics import per_run_values, welch_test
 
-__all__ = ["BASELINE", "Claim", "CLAIMS", "TEST", "evaluate_claims", "claims_metrics", "claims_frame"]
+__all__ = [
+    "BASELINE",
+    "Claim",
+    "CLAIMS",
+    "TEST",
+    "MIXED_TEST",
+    "evaluate_claims",
+    "evaluate_claims_mixed",
+    "claims_metrics",
+    "claims_frame",
+]
 
 #: Placeholder for the "+V-JEPA" row's method (``methods.baseline``).
 BASELINE = "{baseline}"
@@ -172,6 +185,72 @@ def evaluate_claims(
                     f"{result['n_excluded'][0]} of {claim.first}, {result['n_excluded'][1]} of {second}"
                 )
             out.append(result)
+    return out
+
+
+#: How :func:`evaluate_claims_mixed` tests a claim (recorded with each result).
+MIXED_TEST = MODEL + "; Holm's correction across the claims of one dataset"
+
+
+def evaluate_claims_mixed(
+    per_video: pd.DataFrame, datasets: Sequence[str], baseline: str | None, fixed: Sequence[str] = (BASE,)
+) -> list[dict[str, Any]]:
+    """Test every claim on every dataset with the fine-tuning run as the unit of replication.
+
+    ``per_video`` is the per-video table with a ``run`` column naming each video's
+    fine-tuning run (the study issue: several run seeds per method, each scored on every
+    item with several sampling seeds). Each claim is a :func:`vcd.mixed_effects.compare_methods`
+    fit on the items both methods were scored on (an item is an (image, prompt) pair);
+    ``fixed`` names the methods that are one model rather than a sample of runs (the base
+    model). p-values are adjusted with Holm's method across the tested claims of a dataset
+    (one table) and ``reproduced`` uses the adjusted value. A claim the design cannot test
+    (a method missing, one fine-tuning run, no common items) is reported with the reason.
+    """
+    if "run" not in per_video:
+        raise ValueError("per-video table has no 'run' column: the mixed model needs the fine-tuning run of each video")
+    out = []
+    for dataset in datasets:
+        data = per_video[per_video.dataset == dataset].assign(
+            item=lambda d: d.image_id.astype(str) + " | " + d.prompt.astype(str)
+        )
+        results = []
+        for claim in CLAIMS:
+            second = baseline if claim.second == BASELINE else claim.second
+            against = _label(second) if second else "(no baseline)"
+            result: dict[str, Any] = {
+                "id": f"{claim.id}@{dataset}" if len(datasets) > 1 else claim.id,
+                "claim": claim.text,
+                "metric": claim.metric,
+                "comparison": f"{method_label(claim.first)} {claim.sign} {against}",
+                "dataset": dataset,
+                "tested": False,
+                "reproduced": False,
+                "note": "",
+                "test": MIXED_TEST,
+            }
+            methods = set(data.method)
+            missing = [m for m in (claim.first, second) if m is None or m not in methods]
+            if missing:
+                result["note"] = "no baseline method" if None in missing else f"not evaluated: {', '.join(missing)}"
+            elif claim.metric not in data:
+                result["note"] = f"metric {claim.metric} was not computed"
+            else:
+                cells = cell_means(data[data.method.isin([claim.first, second])], claim.metric)
+                common = set.intersection(*(set(cells.item[cells.method == m]) for m in (claim.first, second)))
+                try:
+                    fit = compare_methods(cells[cells.item.isin(common)], claim.first, second, fixed)
+                except ValueError as exc:
+                    result["note"] = str(exc)
+                else:
+                    result.update(fit.as_row(), tested=True)
+                    result.pop("first"), result.pop("second")
+            results.append(result)
+        tested = [r for r in results if r["tested"]]
+        for r, adjusted in zip(tested, holm([r["p_value"] for r in tested]), strict=True):
+            claim = next(c for c in CLAIMS if r["id"].split("@")[0] == c.id)
+            r["p_holm"] = float(adjusted)
+            r["reproduced"] = claim.holds(r["effect"], r["p_holm"])
+        out += results
     return out
 
 
