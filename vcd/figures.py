@@ -279,7 +279,7 @@ def plot_drift(drift: pd.DataFrame, hue: str, metrics: Sequence[tuple[str, str]]
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.3 * len(metrics), 3.3), squeeze=False)
     for ax, (column, label) in zip(axes[0], metrics):
-        sns.lineplot(data=drift, x="frame", y=column, hue=hue, errorbar=("ci", 95), marker="o", ms=4, ax=ax)
+        sns.lineplot(data=drift, x="frame", y=column, hue=hue, errorbar=("ci", 95), seed=0, marker="o", ms=4, ax=ax)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("frame index i")
         ax.set_ylabel(label)
@@ -370,7 +370,9 @@ def plot_vcd_by_frame(per_frame: pd.DataFrame, methods: Sequence[str], which: st
     data = per_frame[per_frame.method.isin(methods)].copy()
     data["method"] = data.method.map(method_label)
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    sns.lineplot(data=data, x="frame", y="vcd_unweighted", hue="method", errorbar=("ci", 95), marker="o", ms=4, ax=ax)
+    sns.lineplot(
+        data=data, x="frame", y="vcd_unweighted", hue="method", errorbar=("ci", 95), seed=0, marker="o", ms=4, ax=ax
+    )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame index i")
     ax.set_ylabel("VCD to frame 1 (unweighted)")
