@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from vcd.claims import CLAIMS, evaluate_claims_mixed
     from vcd.files import write_json, write_text
     from vcd.mixed_effects import cell_means, design_standard_error, detectable_effect
+    from vcd.provenance import code_version
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
 
     report = {
+        "code": code_version(REPO),
         "runs": args.runs,
         "datasets": datasets,
         "unit": "fine-tuning run (here: the same run on two CPUs, a lower bound on run-to-run variance)",
