@@ -125,14 +125,15 @@ def test_mixed_claims_test_with_the_run_as_unit_and_adjust_for_the_table():
 
     strong = {r["id"]: r for r in evaluate_claims_mixed(_per_video_runs(0.05), ["d"], baseline=None)}
     c1a = strong["C1a"]
-    assert c1a["tested"] and c1a["reproduced"] and c1a["runs_first"] == 3 and c1a["runs_second"] == 1
+    assert c1a["tested"] and c1a["reproduced"] and (c1a["first"], c1a["second"]) == ("vcd", "base")
+    assert c1a["runs_first"] == 3 and c1a["runs_second"] == 1
     assert c1a["ci95_low"] < 0.05 < c1a["ci95_high"] and c1a["items"] == 12
     assert c1a["p_holm"] >= c1a["p_value"] and "Holm" in c1a["test"]
     # every other claim names why it was not tested; none is dropped
     assert len(strong) == len(CLAIMS)
     assert strong["C1b"]["note"] == "metric ssim_to_cond_aligned was not computed"
     assert strong["C5a"]["note"] == "not evaluated: vcd_no_tw"
-    assert strong["C7a"]["note"] == "no baseline method" and not strong["C7a"]["reproduced"]
+    assert strong["C7a"]["note"] == "no baseline method (methods.baseline is null)" and not strong["C7a"]["reproduced"]
 
 
 def test_mixed_claims_are_not_fooled_by_one_lucky_run():

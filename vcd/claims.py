@@ -13,7 +13,7 @@ compares across experiments.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -103,6 +103,44 @@ def _label(method: str) -> str:
     return method_label(method) + (" [stand-in]" if is_stand_in(method) else "")
 
 
+def _second(claim: Claim, baseline: str | None) -> str | None:
+    """The method a claim compares against (``methods.baseline`` for the +V-JEPA row)."""
+    return baseline if claim.second == BASELINE else claim.second
+
+
+def _header(claim: Claim, dataset: str, datasets: Sequence[str], baseline: str | None) -> dict[str, Any]:
+    """The fields every claim result starts with: untested, not reproduced, NaN statistics."""
+    second = _second(claim, baseline)
+    against = _label(second) if second else "(no baseline)"
+    return {
+        "id": f"{claim.id}@{dataset}" if len(datasets) > 1 else claim.id,
+        "claim": claim.text,
+        "metric": claim.metric,
+        "comparison": f"{method_label(claim.first)} {claim.sign} {against}",
+        "dataset": dataset,
+        "effect": float("nan"),
+        "p_value": float("nan"),
+        "reproduced": False,
+        "tested": False,
+        "note": "",
+    }
+
+
+def _untestable(claim: Claim, second: str | None, methods: Collection[str], data: pd.DataFrame) -> str:
+    """Why ``claim`` cannot be tested on ``data`` ("" if it can): a method not evaluated,
+    no baseline, or its metric not computed."""
+    missing = [m for m in (claim.first, second) if m is None or m not in methods]
+    if missing:
+        return (
+            "no baseline method (methods.baseline is null)"
+            if None in missing
+            else f"not evaluated: {', '.join(missing)}"
+        )
+    if claim.metric not in data:
+        return f"metric {claim.metric} was not computed"
+    return ""
+
+
 def _common_videos(data: pd.DataFrame, methods: Sequence[str], metric: str) -> pd.DataFrame:
     """The rows of ``methods`` whose (image, seed) is usable for every one of them."""
     usable = data[(data.status == "ok") & data[metric].notna() & data.method.isin(list(methods))]
@@ -131,42 +169,23 @@ def evaluate_claims(
     for dataset in datasets:
         data = per_video[per_video.dataset == dataset]
         for claim in CLAIMS:
-            second = baseline if claim.second == BASELINE else claim.second
-            against = _label(second) if second else "(no baseline)"
-            result: dict[str, Any] = {
-                "id": f"{claim.id}@{dataset}" if len(datasets) > 1 else claim.id,
-                "claim": claim.text,
-                "metric": claim.metric,
-                "comparison": f"{method_label(claim.first)} {claim.sign} {against}",
-                "dataset": dataset,
-                "effect": float("nan"),
-                "p_value": float("nan"),
-                "reproduced": False,
-                "tested": False,
-                "note": "",
+            second = _second(claim, baseline)
+            result = _header(claim, dataset, datasets, baseline) | {
                 "n_runs": [0, 0],
                 "n_videos": [0, 0],
                 "n_excluded": [0, 0],
                 "test": TEST,
             }
-            missing = [m for m in (claim.first, second) if m is None or m not in methods]
+            result["note"] = _untestable(claim, second, methods, data)
             values = []
-            if not missing and claim.metric in data:
+            if not result["note"]:
                 pair = _common_videos(data, (claim.first, second), claim.metric)
                 runs = per_run_values(pair, claim.metric)
                 for k, method in enumerate((claim.first, second)):
                     values.append(runs[runs.method == method]["value"].to_numpy())
                     result["n_videos"][k] = int((pair.method == method).sum())
                     result["n_excluded"][k] = int((data.method == method).sum()) - result["n_videos"][k]
-            if missing:
-                result["note"] = (
-                    "no baseline method (methods.baseline is null)"
-                    if None in missing
-                    else f"not evaluated: {', '.join(missing)}"
-                )
-            elif claim.metric not in data:
-                result["note"] = f"metric {claim.metric} was not computed"
-            elif any(v.size < 2 for v in values):
+            if not result["note"] and any(v.size < 2 for v in values):
                 result["note"] = "fewer than two runs with usable videos on one side"
             if result["note"]:
                 out.append(result)
@@ -215,26 +234,10 @@ def evaluate_claims_mixed(
         )
         results = []
         for claim in CLAIMS:
-            second = baseline if claim.second == BASELINE else claim.second
-            against = _label(second) if second else "(no baseline)"
-            result: dict[str, Any] = {
-                "id": f"{claim.id}@{dataset}" if len(datasets) > 1 else claim.id,
-                "claim": claim.text,
-                "metric": claim.metric,
-                "comparison": f"{method_label(claim.first)} {claim.sign} {against}",
-                "dataset": dataset,
-                "tested": False,
-                "reproduced": False,
-                "note": "",
-                "test": MIXED_TEST,
-            }
-            methods = set(data.method)
-            missing = [m for m in (claim.first, second) if m is None or m not in methods]
-            if missing:
-                result["note"] = "no baseline method" if None in missing else f"not evaluated: {', '.join(missing)}"
-            elif claim.metric not in data:
-                result["note"] = f"metric {claim.metric} was not computed"
-            else:
+            second = _second(claim, baseline)
+            result = _header(claim, dataset, datasets, baseline) | {"test": MIXED_TEST}
+            result["note"] = _untestable(claim, second, set(data.method), data)
+            if not result["note"]:
                 cells = cell_means(data[data.method.isin([claim.first, second])], claim.metric)
                 common = set.intersection(*(set(cells.item[cells.method == m]) for m in (claim.first, second)))
                 try:
@@ -242,15 +245,13 @@ def evaluate_claims_mixed(
                 except ValueError as exc:
                     result["note"] = str(exc)
                 else:
-                    result.update(fit.as_row(), tested=True)
-                    result.pop("first"), result.pop("second")
-            results.append(result)
-        tested = [r for r in results if r["tested"]]
-        for r, adjusted in zip(tested, holm([r["p_value"] for r in tested]), strict=True):
-            claim = next(c for c in CLAIMS if r["id"].split("@")[0] == c.id)
+                    result.update(fit.as_row(), tested=True)  # with the compared methods, first and second
+            results.append((claim, result))
+        tested = [(claim, r) for claim, r in results if r["tested"]]
+        for (claim, r), adjusted in zip(tested, holm([r["p_value"] for _, r in tested]), strict=True):
             r["p_holm"] = float(adjusted)
             r["reproduced"] = claim.holds(r["effect"], r["p_holm"])
-        out += results
+        out += [r for _, r in results]
     return out
 
 

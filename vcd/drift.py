@@ -155,15 +155,17 @@ def drift_summary(drift: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> 
     splits = [*dict.fromkeys(drift.split), *(dict.fromkeys(fidelity.split) if fidelity is not None else ())]
     for split in dict.fromkeys(splits):
         part = drift[drift.split == split]
-        summary[str(split)] = {}
-        if len(part):
-            summary[str(split)] = {
+        summary[str(split)] = (
+            {
                 f"vcd_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "vcd_to_first"]),
                 f"vcd_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "vcd_to_first"]),
                 f"ssim_to_first_at_frame_{first}": float(by_frame.loc[(split, first), "ssim_to_first"]),
                 f"ssim_to_first_at_frame_{last}": float(by_frame.loc[(split, last), "ssim_to_first"]),
                 "vcd_rank_correlation_with_frame": float(part[["frame", "vcd_to_first"]].corr("spearman").iloc[0, 1]),
             }
+            if len(part)
+            else {}
+        )
         if fidelity is not None and len(fidelity):
             videos = fidelity[fidelity.split == split]
             summary[str(split)].update({m: float(videos[m].mean()) for m in FIDELITY_MEASURES})
