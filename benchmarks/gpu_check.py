@@ -37,12 +37,19 @@ sys.path.insert(0, str(REPO))
 
 WAN = "wan2.1-fun-1.3b-inp"
 
-#: what the check changes in the paper profile: the bundled photographs, one reward, two
-#: steps, one video; the VGG19 of the reward and metric is seeded-random (no download)
+#: what the check changes in the paper profile: the bundled photographs, one reward, one
+#: run of two steps, one video; the VGG19 of the reward and metric is seeded-random (no download)
 CHECK_OVERLAY = {
     "data": {"datasets": ["embedded"], "embedded": {"n_train": 2, "n_eval": 1}},
-    "evaluation": {"datasets": ["embedded"], "seeds": [0], "vcd_seeds": None},
-    "finetune": {"steps": 2, "grad_accumulation": 1, "checkpoint_every": 1, "val_every": 0, "val_items": 0},
+    "evaluation": {"datasets": ["embedded"], "seeds": [0], "replicate_seeds": [0], "vcd_seeds": None},
+    "finetune": {
+        "run_seeds": [0],
+        "steps": 2,
+        "grad_accumulation": 1,
+        "checkpoint_every": 1,
+        "val_every": 0,
+        "val_items": 0,
+    },
     "methods": {"rewards": ["vcd"], "baseline": None, "train_on": ["embedded"]},
     "vcd": {"encoder_weights": None},
     "report": {"official": False},

@@ -183,9 +183,11 @@ def estimate(model: str) -> dict:
         "text_and_image_encoders": encoders,
         "vcd_vgg19_with_grad": 2 * vgg_bwd,
     }
-    runs = len(settings.methods.train_on) * len(settings.methods.rewards)
+    # every reward once per run seed (the study's replicate runs); a replicate run's videos use its seeds
+    runs = len(settings.methods.train_on) * len(settings.methods.rewards) * len(ft.run_seeds)
     eval_items = {d: EVAL_ITEMS[d] for d in settings.evaluation.datasets}
-    videos = sum(eval_items.values()) * len(settings.evaluation.seeds) * len(settings.methods.all)
+    seeds_per_item = sum(len(settings.evaluation.seeds_of(m)) for m in settings.study_methods)
+    videos = sum(eval_items.values()) * seeds_per_item
     run_flops = sum(micro_step.values()) * ft.grad_accumulation * ft.batch_size * ft.steps
     stages = {
         "finetune (one run)": run_flops,
@@ -217,7 +219,7 @@ def estimate(model: str) -> dict:
         "micro_steps_per_optimizer_step": ft.grad_accumulation * ft.batch_size,
         "eval_items": eval_items,
         "eval_seeds": len(settings.evaluation.seeds),
-        "methods": list(settings.methods.all),
+        "methods": list(settings.study_methods),
         "stages": {
             name: {"pflop": flops / 1e15, **{f"gpu_hours_mfu_{m:.2f}": hours(flops, m) for m in MFU}}
             for name, flops in stages.items()

@@ -45,10 +45,10 @@ from vcd.settings import Settings
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
-methods = list(settings.methods.all if methods is None else methods)
+methods = list(settings.study_methods if methods is None else methods)
 print(
     f"methods: {[method_label(m) for m in methods]}; datasets: {list(settings.evaluation.datasets)}; "
-    f"seeds: {list(settings.evaluation.seeds)}"
+    f"seeds: {list(settings.evaluation.seeds)} (replicate runs: {list(settings.evaluation.replicate_seeds)})"
 )
 
 # %% [markdown]

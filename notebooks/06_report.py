@@ -32,7 +32,7 @@ params_file = None  # None: the repository's params.yaml
 import matplotlib.pyplot as plt
 import yaml
 
-from vcd.claims import claims_metrics, evaluate_claims
+from vcd.claims import claims_metrics, evaluate_study_claims
 from vcd.columns import METRICS, OFFICIAL_METRICS
 from vcd.evaluation import collect_per_frame, collect_per_video
 from vcd.figures import frame_strips_by_method, plot_metric_bars, plot_vcd_by_frame, save_figure
@@ -54,16 +54,17 @@ paper = yaml.safe_load(layout.paper_results.read_text(encoding="utf-8"))
 # ## Per-video scores and the summary
 
 # %%
-per_video, missing = collect_per_video(layout, methods.all, evaluation.datasets)
+study = settings.study_methods  # base, each reward's first run, then its replicate runs
+per_video, missing = collect_per_video(layout, study, evaluation.datasets)
 if report.official:  # paper profile: official VBench-I2V / VideoScore scores from scripts/official/
-    official, absent = load_official(layout, methods.all, evaluation.datasets)
+    official, absent = load_official(layout, study, evaluation.datasets)
     per_video = merge_official(per_video, official)
     print(f"official result files missing: {absent or 'none'}")
 write_csv(layout.per_video_metrics, per_video)
 measured = [m for m in [*METRICS, *OFFICIAL_METRICS] if m in per_video and per_video[m].notna().any()]
 summary = summarise(per_video, measured)
 write_csv(layout.summary, summary)
-evaluated = [m for m in methods.all if m not in missing]
+evaluated = [m for m in methods.all if m not in missing]  # the paper's one model per method
 excluded = int((per_video.status != "ok").sum())
 print(f"{len(per_video)} videos, {excluded} excluded; missing method results: {missing or 'none'}")
 summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean").round(4)
@@ -91,18 +92,27 @@ print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_t
 
 # %% [markdown]
 # ## Fine-tuning runs
-# One per training dataset and reward (Sec. 4.1). The minimised objective (VCD for the
-# VCD family, each with its own distance) in the first and last quarter of the steps,
-# and the paper-preset VCD of a fixed probe set of training items before and after.
+# One per training dataset, reward and run seed (Sec. 4.1; the study's replicate runs).
+# The minimised objective (VCD for the VCD family, each with its own distance) in the
+# first and last quarter of the steps, and the paper-preset VCD of a fixed probe set of
+# training items before and after.
 
 # %%
-finetune_runs_table(layout, methods.rewards, methods.train_on, footer)
+finetune_runs_table(layout, [run for r in methods.rewards for run in settings.runs_of(r)], methods.train_on, footer)
 
 # %% [markdown]
 # ## The paper's claims, tested on this profile
+#
+# Two ways, side by side. **Runs**: every method fine-tuned from each of
+# `finetune.run_seeds`, every run scored on every evaluation item with
+# `evaluation.replicate_seeds`, a linear mixed model with the run as the unit of
+# replication (`vcd.mixed_effects`), Holm-adjusted across the claims of a dataset.
+# **Paper protocol**: the five sampling seeds of each method's first run, a Welch
+# t-test (Sec. 4.1). The paper's protocol measures one model's sampling noise; only the
+# run-level test says whether a claim holds for the *method*.
 
 # %%
-claims = evaluate_claims(per_video, evaluated, evaluation.datasets, methods.baseline)
+claims = evaluate_study_claims(per_video, evaluated, evaluation.datasets, methods.baseline, evaluation.replicate_seeds)
 write_json(layout.claims, claims)
 write_claims_table(claims, layout, footer)
 

@@ -161,3 +161,26 @@ def test_mixed_claims_refuse_a_table_without_runs_and_a_single_run():
     single = evaluate_claims_mixed(data[data.run == 0], ["d"], baseline=None)
     c1a = next(r for r in single if r["id"] == "C1a")
     assert not c1a["tested"] and "at least 2" in c1a["note"]
+
+
+def test_study_claims_put_the_run_level_test_beside_the_papers_protocol():
+    """Runs named as the pipeline names them (vcd, vcd@1, vcd@2): the run-level fit uses
+    every run on the replicate seeds, the paper's protocol the first run's five seeds."""
+    from vcd.claims import evaluate_study_claims, run_level_view
+
+    data = _per_video_runs(0.05, seeds=5).drop(columns="run")
+    run = _per_video_runs(0.05, seeds=5).run
+    data["method"] = [m if m == "base" or r == 0 else f"{m}@{r}" for m, r in zip(data.method, run, strict=True)]
+    view = run_level_view(data, seeds=[0, 1])
+    assert set(view.method) == {"vcd", "base"} and set(view.run) == {"vcd", "vcd@1", "vcd@2", "base"}
+    assert set(view.seed) == {0, 1}
+    claims = {c["id"]: c for c in evaluate_study_claims(data, ["base", "vcd"], ["d"], None, [0, 1])}
+    c1a = claims["C1a"]
+    assert c1a["tested"] and c1a["runs_first"] == 3 and c1a["reproduced"]
+    assert c1a["paper_tested"] and c1a["paper_reproduced"] and "Welch" in c1a["paper_test"]
+    assert c1a["paper_n_runs"] == [5, 5]  # the first run's five seeds against the base model's
+    table = claims_frame(list(claims.values()))
+    assert {"runs: p (Holm)", "paper protocol: p", "runs: reproduced", "paper protocol: reproduced"} <= set(table)
+    assert table.set_index("id").loc["C5a", "runs: reproduced"] == "not tested"
+    metrics = claims_metrics(list(claims.values()))
+    assert metrics["claims"]["C1a"]["paper_reproduced"] and metrics["paper_protocol_claims_reproduced"] >= 1

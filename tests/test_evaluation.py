@@ -75,7 +75,9 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
 
     layout = tiny_layout
     write_manifest(layout.split_manifest("embedded", "eval"), "embedded", tiny_items[:2])  # absolute image paths
-    settings = settings_of(tiny_params, **{"evaluation.seeds": [0, 1], "evaluation.vcd_seeds": [0]})
+    settings = settings_of(
+        tiny_params, **{"evaluation.seeds": [0, 1], "evaluation.replicate_seeds": [1], "evaluation.vcd_seeds": [0]}
+    )
     lora = settings.finetune.lora
     pipe = load_pipeline(settings.model, layout, "cpu")
     add_lora(pipe.transformer, lora)
@@ -116,6 +118,13 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
     assert evaluate_method(settings, layout, "r", None, progress=False)["generated"] == 4  # another LoRA: regenerated
     collected, missing = collect_per_video(layout, ["base", "r", "never_ran"], ["embedded"])
     assert len(collected) == 8 and missing == ["never_ran"]
+    # a replicate run of the study (r@1) has its own LoRA and only the replicate seeds' videos
+    replicate = layout.run("r@1", "embedded")
+    save_lora(pipe.transformer, replicate, lora)
+    replicate.dir.mkdir(parents=True)
+    replicate.info.write_text(json.dumps({"status": "complete"}))
+    counts = evaluate_method(settings, layout, "r@1", None, progress=False)
+    assert counts["generated"] == 2 and set(pd.read_csv(layout.method_results("r@1").per_video).seed) == {1}
 
 
 def test_videos_are_reused_when_only_the_adapter_file_header_changes(tiny_params, tiny_layout, tiny_items):
@@ -124,7 +133,9 @@ def test_videos_are_reused_when_only_the_adapter_file_header_changes(tiny_params
 
     layout = tiny_layout
     write_manifest(layout.split_manifest("embedded", "eval"), "embedded", tiny_items[:1])
-    settings = settings_of(tiny_params, **{"evaluation.seeds": [0], "evaluation.vcd_seeds": [0]})
+    settings = settings_of(
+        tiny_params, **{"evaluation.seeds": [0], "evaluation.replicate_seeds": [0], "evaluation.vcd_seeds": [0]}
+    )
     pipe = load_pipeline(settings.model, layout, "cpu")
     add_lora(pipe.transformer, settings.finetune.lora)
     run = layout.run("r", "embedded")
@@ -151,6 +162,7 @@ def test_each_dataset_is_generated_with_the_lora_of_its_training_set(tiny_params
             "methods.train_on": ["embedded", "ai_artbench"],
             "evaluation.lora_from": {"embedded": "ai_artbench"},
             "evaluation.seeds": [0],
+            "evaluation.replicate_seeds": [0],
             "evaluation.vcd_seeds": [0],
         },
     )
@@ -175,7 +187,9 @@ def test_each_dataset_is_generated_with_the_lora_of_its_training_set(tiny_params
     adapter = json.loads(layout.method_results("r").provenance.read_text())["weights"]["adapters"]["embedded"]
     assert adapter["trained_on"] == "ai_artbench" and adapter["lora"] == "models/lora/ai_artbench/r/lora.safetensors"
     mapped_videos = pd.read_csv(layout.method_results("r").per_video)
-    own_settings = settings_of(tiny_params, **{"evaluation.seeds": [0], "evaluation.vcd_seeds": [0]})
+    own_settings = settings_of(
+        tiny_params, **{"evaluation.seeds": [0], "evaluation.replicate_seeds": [0], "evaluation.vcd_seeds": [0]}
+    )
     evaluate_method(own_settings, layout, "r", None, progress=False)
     own_videos = pd.read_csv(layout.method_results("r").per_video)
     assert not np.allclose(mapped_videos.temporal_flickering, own_videos.temporal_flickering)

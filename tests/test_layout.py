@@ -84,6 +84,7 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
         paths += [layout.split_dir(dataset).parent, layout.split_dir(dataset), layout.split_figure(dataset)]
     for dataset, method in itertools.product(train_on, methods):
         run = layout.run(method, dataset)
+        paths += [layout.replicate_records(method, dataset), layout.reward_runs(method, dataset)]
         paths += [
             run.adapter,
             run.checkpoints,
@@ -128,3 +129,23 @@ def test_every_path_dvc_yaml_names_is_a_layout_path():
     assert not [p for p in named if "${" in p], "a dvc.yaml path with an unknown ${...} variable"
     unknown = sorted({p for p in named if p not in known})
     assert not unknown, f"dvc.yaml names paths vcd/layout.py does not: {unknown}"
+
+
+def test_replicate_runs_live_inside_their_reward_and_keep_the_first_runs_checkpoints_apart(tmp_path):
+    from vcd.methods import method_label, replicate_name, split_replicate
+
+    layout = Layout(tmp_path)
+    first, replicate = layout.run("vcd", "embedded"), layout.run(replicate_name("vcd", 2), "embedded")
+    assert replicate.dir == layout.replicate_records("vcd", "embedded") / "seed-2"
+    assert replicate.adapter == first.adapter / "replicates" / "seed-2"
+    assert replicate.checkpoints == first.checkpoints / "replicates" / "seed-2"
+    first.checkpoint(4).mkdir(parents=True)
+    replicate.checkpoint(4).mkdir(parents=True)
+    assert first.checkpoint_folders() == [first.checkpoint(4)]  # never the replicate's
+    assert split_replicate("vcd@2") == ("vcd", 2) and split_replicate("base") == ("base", None)
+    assert method_label("vcd@2") == "+VCD (run seed 2)"
+    for bad in ("vcd@x", "vcd@"):
+        with pytest.raises(ValueError, match="replicate run is named"):
+            split_replicate(bad)
+    with pytest.raises(ValueError, match="already a replicate"):
+        replicate_name("vcd@1", 2)

@@ -151,6 +151,12 @@ def test_base_model_and_finetuning_runs(pipeline):
         assert (work / f"models/lora/embedded/{reward}/lora.safetensors").is_file()
         log = (work / f"runs/embedded/{reward}/train_log.csv").read_text().splitlines()
         assert log[0].startswith("step,loss,") and len(log) == 3
+        # the second run seed's replicate run, trained in the same stage
+        replicate = json.loads((work / f"runs/embedded/{reward}/replicates/seed-1/run_info.json").read_text())
+        assert replicate["status"] == "complete" and replicate["run_seed"] == 1
+        assert (work / f"models/lora/embedded/{reward}/replicates/seed-1/lora.safetensors").is_file()
+        listed = json.loads((work / f"runs/embedded/{reward}/runs.json").read_text())["runs"]
+        assert [r["run_seed"] for r in listed] == [0, 1]
 
 
 def test_evaluation_outputs_and_exact_summary(pipeline):
@@ -199,8 +205,16 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
             "reproduced",
             "tested",
             "note",
+            "p_holm",
+            "ci95_low",
+            "mde80",
+            "paper_effect",
+            "paper_p_value",
+            "paper_reproduced",
         }
+        # both protocols ran: the run-level fit over the smoke test's two runs per reward, and the paper's
         assert isinstance(claim["p_value"], float) and isinstance(claim["reproduced"], bool) and claim["tested"]
+        assert claim["runs_first"] == 2 and claim["paper_tested"] and isinstance(claim["paper_reproduced"], bool)
     for name in ("table2_embedded", "table5_temporal_weight_embedded", "ablation_distance_space_embedded", "claims"):
         assert (work / f"results/tables/{name}.md").read_text().count("|") > 10
         assert "\\begin{tabular}" in (work / f"results/tables/{name}.tex").read_text()

@@ -133,7 +133,7 @@ def test_the_source_file_is_named_in_the_message():
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"evaluation.seeds": [0, -1]}, r"evaluation.seeds must be in \[0, 2\*\*63\)"),
+        ({"evaluation.seeds": [0, 1, -1]}, r"evaluation.seeds must be in \[0, 2\*\*63\)"),
         ({"data.split_seed": -3}, "data.split_seed must be in"),
         ({"pretrain.vae.crop": [51, 48]}, "pretrain.vae.crop .* multiples of the VAE's spatial compression 2"),
         ({"pretrain.vae.crop": [96, 48]}, "must fit in the 112x80 videos"),
@@ -184,3 +184,35 @@ def test_the_paper_profile_trains_one_lora_per_training_set_as_sec_4_1(tmp_path)
         "vbench_i2v": "i2v_bench",
         "ai_artbench": "ai_artbench",
     }
+
+
+def test_the_study_evaluates_every_run_seed_of_every_reward():
+    settings = settings_of(
+        RAW,
+        **{
+            "finetune.run_seeds": [4, 7],
+            "methods.rewards": ["vcd", "vcd_l2"],
+            "methods.baseline": None,
+            "human_study.pairs": [["base", "vcd"]],
+        },
+    )
+    assert settings.finetune.first_seed == 4
+    assert settings.study_methods == ("base", "vcd", "vcd_l2", "vcd@7", "vcd_l2@7")
+    assert settings.runs_of("vcd") == ("vcd", "vcd@7")
+    ev = settings.evaluation
+    assert ev.seeds_of("vcd") == ev.seeds and ev.seeds_of("vcd@7") == ev.replicate_seeds
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"finetune.run_seeds": []}, "run_seeds must name at least one seed"),
+        ({"finetune.run_seeds": [1, 1]}, "run_seeds lists a seed twice"),
+        ({"finetune.run_seeds": [0, -2]}, r"finetune.run_seeds must be in \[0, 2\*\*63\)"),
+        ({"evaluation.replicate_seeds": [0, 9]}, "replicate_seeds .* must name seeds of seeds"),
+        ({"evaluation.replicate_seeds": []}, "replicate_seeds .* must name seeds of seeds"),
+    ],
+)
+def test_bad_run_seeds_are_rejected(change, match):
+    with pytest.raises(SettingsError, match=match):
+        settings_of(RAW, **change)

@@ -198,3 +198,39 @@ def test_a_checkpoint_cut_short_falls_back_and_checkpoints_load_without_pickle(
     for state in run.checkpoint_states():
         state.write_bytes(b"")
     assert run_finetune(settings, tiny_layout, "vcd", run, tiny_items, progress=False)["resumed_from_step"] == 0
+
+
+def test_every_run_seed_trains_its_own_run_and_the_first_is_the_plain_run(tiny_params, tiny_layout, tiny_items):
+    """The study's replicate runs: one per finetune.run_seeds, each in its own folders;
+    the first seed's run is exactly what a single run_finetune trains."""
+    from vcd.training import run_finetunes
+
+    settings = settings_of(tiny_params, **{"finetune.run_seeds": [3, 5], "finetune.steps": 2})
+    single = tiny_layout.run("single", "embedded")
+    run_finetune(settings, tiny_layout, "vcd", single, tiny_items, progress=False)
+    infos = run_finetunes(settings, tiny_layout, "vcd", "embedded", tiny_items, progress=False)
+    first, replicate = tiny_layout.run("vcd", "embedded"), tiny_layout.run("vcd@5", "embedded")
+    assert [i["run_seed"] for i in infos] == [3, 5] and infos[1]["status"] == "complete"
+    assert replicate.dir == first.dir / "replicates" / "seed-5" and replicate.lora.is_file()
+    assert replicate.checkpoints == first.checkpoints / "replicates" / "seed-5"
+    a, b, c = (load_file(str(r.lora)) for r in (single, first, replicate))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # seed 3 is seed 3, in a loop or alone
+    assert any(not torch.equal(b[k], c[k]) for k in b)  # another seed is another run
+    listed = json.loads(tiny_layout.reward_runs("vcd", "embedded").read_text())["runs"]
+    assert [(r["method"], r["run_seed"]) for r in listed] == [("vcd", 3), ("vcd@5", 5)]
+    # the first run's checkpoints are its own: the replicate's folder is not one of them
+    assert first.checkpoint_folders() and all(p.name.startswith("step-") for p in first.checkpoint_folders())
+    with pytest.raises(ValueError, match="run seed 4 is not one of finetune.run_seeds"):
+        run_finetune(settings, tiny_layout, "vcd", first, tiny_items, progress=False, run_seed=4)
+
+
+def test_adding_a_run_seed_keeps_the_finished_runs(tiny_params, tiny_layout, tiny_items):
+    """A run's resume digest holds its own seed, not the list: a study grown by one seed
+    resumes every finished run instead of retraining it."""
+    from vcd.training import run_finetunes
+
+    two = settings_of(tiny_params, **{"finetune.run_seeds": [0, 1], "finetune.steps": 2})
+    three = settings_of(tiny_params, **{"finetune.run_seeds": [0, 1, 2], "finetune.steps": 2})
+    run_finetunes(two, tiny_layout, "vcd", "embedded", tiny_items, progress=False)
+    infos = run_finetunes(three, tiny_layout, "vcd", "embedded", tiny_items, progress=False)
+    assert [i["resumed_from_step"] for i in infos] == [2, 2, 0]

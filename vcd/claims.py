@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .methods import BASE, is_stand_in, method_label
+from .methods import BASE, is_stand_in, method_label, split_replicate
 from .mixed_effects import MODEL, cell_means, compare_methods, holm
 from .statistics import per_run_values, welch_test
 
@@ -32,6 +32,8 @@ __all__ = [
     "MIXED_TEST",
     "evaluate_claims",
     "evaluate_claims_mixed",
+    "run_level_view",
+    "evaluate_study_claims",
     "claims_metrics",
     "claims_frame",
 ]
@@ -255,23 +257,108 @@ def evaluate_claims_mixed(
     return out
 
 
+def run_level_view(per_video: pd.DataFrame, seeds: Collection[int]) -> pd.DataFrame:
+    """The per-video table as the run-level test reads it: ``method`` becomes the reward
+    (``vcd@1`` -> ``vcd``), ``run`` names the fine-tuning run (the evaluated method:
+    ``vcd``, ``vcd@1``, ...; ``base`` for the base model), and only the sampling
+    ``seeds`` every run was scored with are kept, so that every (run, item) cell averages
+    the same number of videos (a balanced design; the first runs have more seeds)."""
+    kept = per_video[per_video.seed.isin(list(seeds))]
+    return kept.assign(run=kept.method, method=[split_replicate(m)[0] for m in kept.method]).reset_index(drop=True)
+
+
+#: The fields of a paper-protocol result kept beside the run-level one (prefixed ``paper_``).
+_PAPER_FIELDS = ("effect", "p_value", "reproduced", "tested", "n_runs", "n_videos", "note", "test")
+
+
+def evaluate_study_claims(
+    per_video: pd.DataFrame,
+    methods: Sequence[str],
+    datasets: Sequence[str],
+    baseline: str | None,
+    replicate_seeds: Collection[int],
+) -> list[dict[str, Any]]:
+    """Every claim tested both ways, one result per (claim, dataset).
+
+    The headline fields (``effect``, ``ci95_low``/``ci95_high``, ``p_value``, ``p_holm``,
+    ``mde80``, ``reproduced``, ...) are the run-level test (:func:`evaluate_claims_mixed`
+    on :func:`run_level_view` of every run's videos): the fine-tuning run is the unit of
+    replication. Beside them, prefixed ``paper_``, the paper's protocol
+    (:func:`evaluate_claims`: the five sampling seeds of each method's first run, the
+    Welch test), so the two can be compared claim by claim. ``methods`` are the
+    methods in the paper's protocol (the base model and each reward's first run).
+    """
+    paper = evaluate_claims(per_video[per_video.method.isin(list(methods))], methods, datasets, baseline)
+    runs = run_level_view(per_video, replicate_seeds)
+    runs = runs[runs.method.isin(list(methods))]
+    mixed = evaluate_claims_mixed(runs, datasets, baseline)
+    out = []
+    for run_level, protocol in zip(mixed, paper, strict=True):
+        assert run_level["id"] == protocol["id"]
+        out.append(run_level | {f"paper_{k}": protocol[k] for k in _PAPER_FIELDS if k in protocol})
+    return out
+
+
 def claims_metrics(claims: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The numbers ``dvc metrics show`` compares across experiments: how many claims
-    were tested and reproduced, and each tested claim's effect and p-value."""
+    were tested and reproduced, and each tested claim's effect and p-value (with the
+    paper-protocol verdicts beside them when the claims carry them)."""
     tested = [c for c in claims if c["tested"]]
-    return {
+    metrics: dict[str, Any] = {
         "claims_tested": len(tested),
         "claims_reproduced": int(sum(c["reproduced"] for c in tested)),
         "claims_not_tested": len(claims) - len(tested),
-        "claims": {
-            c["id"]: {"effect": c["effect"], "p_value": c["p_value"], "reproduced": c["reproduced"]} for c in tested
-        },
     }
+    if claims and "paper_tested" in claims[0]:
+        metrics["paper_protocol_claims_reproduced"] = int(sum(bool(c["paper_reproduced"]) for c in claims))
+    metrics["claims"] = {
+        c["id"]: {"effect": c["effect"], "p_value": c.get("p_holm", c["p_value"]), "reproduced": c["reproduced"]}
+        | ({"paper_reproduced": c["paper_reproduced"]} if "paper_reproduced" in c else {})
+        for c in tested
+    }
+    return metrics
 
 
 def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The claims as the table the report prints (one row each)."""
-    columns = ["id", "claim", "metric", "comparison", "effect", "p_value", "reproduced", "note"]
-    frame = pd.DataFrame(list(claims), columns=[*columns, "tested"])
-    frame["reproduced"] = [("not tested" if not t else r) for r, t in zip(frame.reproduced, frame.tested, strict=True)]
-    return frame[columns]
+    """The claims as the table the report prints (one row each); claims tested both
+    ways (:func:`evaluate_study_claims`) show the run-level test and the paper's side by side."""
+    frame = pd.DataFrame(list(claims))
+
+    def verdict(reproduced, tested) -> Any:
+        return "not tested" if not tested else bool(reproduced)
+
+    if "paper_tested" not in frame:
+        columns = ["id", "claim", "metric", "comparison", "effect", "p_value", "reproduced", "note"]
+        frame = frame.reindex(columns=[*columns, "tested"])
+        frame["reproduced"] = [verdict(r, t) for r, t in zip(frame.reproduced, frame.tested, strict=True)]
+        return frame[columns]
+    frame = frame.reindex(
+        columns=[
+            "id", "metric", "comparison", "effect", "ci95_low", "ci95_high", "p_holm", "mde80", "reproduced",
+            "tested", "paper_effect", "paper_p_value", "paper_reproduced", "paper_tested", "note", "paper_note",
+        ]
+    )  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": frame.id,
+            "metric": frame.metric,
+            "comparison": frame.comparison,
+            "runs: effect": frame.effect,
+            "runs: 95 % CI": [
+                "" if not np.isfinite(lo) else f"[{lo:.4g}, {hi:.4g}]"
+                for lo, hi in zip(frame.ci95_low.astype(float), frame.ci95_high.astype(float), strict=True)
+            ],
+            "runs: p (Holm)": frame.p_holm,
+            "runs: detectable (80 %)": frame.mde80,
+            "runs: reproduced": [verdict(r, t) for r, t in zip(frame.reproduced, frame.tested, strict=True)],
+            "paper protocol: effect": frame.paper_effect,
+            "paper protocol: p": frame.paper_p_value,
+            "paper protocol: reproduced": [
+                verdict(r, t) for r, t in zip(frame.paper_reproduced, frame.paper_tested, strict=True)
+            ],
+            "note": [
+                "; ".join(n for n in (str(a or ""), str(b or "")) if n and n != "nan")
+                for a, b in zip(frame.note, frame.paper_note, strict=True)
+            ],
+        }
+    )

@@ -182,6 +182,7 @@ def evaluate_method(
     sampling = settings.sampling
     results = layout.method_results(method)
     evaluation = settings.evaluation
+    seeds = evaluation.seeds_of(method)  # a replicate run: evaluation.replicate_seeds
     shard = shard or current_shard()
     counts = {"method": method, "generated": 0, "skipped": 0}
     per_video, per_frame, order = [], [], {}
@@ -219,7 +220,7 @@ def evaluate_method(
         made = generate_method_videos(
             pipe,
             items,
-            evaluation.seeds,
+            seeds,
             layout,
             method,
             dataset,
@@ -235,7 +236,7 @@ def evaluate_method(
             method,
             dataset,
             shard.take(items),
-            evaluation.seeds,
+            seeds,
             layout,
             metric,
             settings.video,
@@ -306,7 +307,7 @@ def evaluate_methods(
     from .runs import require_complete_run
 
     shard = shard or current_shard()
-    methods = list(settings.methods.all if methods is None else methods)
+    methods = list(settings.study_methods if methods is None else methods)
     for method in methods:
         for run in method_runs(settings, layout, method).values():
             if run is not None:
@@ -329,7 +330,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         description="Generate and score the evaluation videos; under `accelerate launch` each process takes "
         "every N-th item and the main one merges the tables.",
     )
-    parser.add_argument("--methods", nargs="+", help="default: base and every methods.rewards")
+    parser.add_argument("--methods", nargs="+", help="default: base and every run of every methods.rewards")
     parser.add_argument("--device", help="default: this process's GPU, else the CPU")
     args = parser.parse_args(argv)
     layout = Layout.discover()

@@ -291,26 +291,26 @@ def plot_drift(drift: pd.DataFrame, hue: str, metrics: Sequence[tuple[str, str]]
     return fig
 
 
-def plot_finetune_curves(log: pd.DataFrame, val: pd.DataFrame, label: str, smooth: int = 6) -> plt.Figure:
-    """Fine-tuning: per-step objective with its moving mean, and the probe-set VCD."""
+def plot_finetune_curves(
+    runs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], label: str, smooth: int = 6
+) -> plt.Figure:
+    """Fine-tuning of one reward: per-step objective (moving mean, the raw steps faint)
+    and probe-set VCD, one colour per run (``runs``: run label -> (train log, probe log))."""
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.3))
+    colours = plt.get_cmap("tab10")
+    for k, (name, (log, val)) in enumerate(runs.items()):
+        colour = colours(k % 10)
+        axes[0].plot(log.step, log.loss, color=colour, alpha=0.25, lw=0.8, marker=".", ms=2)
+        axes[0].plot(log.step, log.loss.rolling(smooth, min_periods=1).mean(), color=colour, lw=1.8, label=name)
+        if len(val):
+            axes[1].plot(val.step, val.val_vcd, marker="o", color=colour, label=name)
     ax = axes[0]
-    ax.plot(log.step, log.loss, color="0.7", lw=0.9, marker=".", ms=3, label="per step")
-    ax.plot(
-        log.step,
-        log.loss.rolling(smooth, min_periods=1).mean(),
-        color="#c44e52",
-        lw=1.8,
-        label=f"moving mean ({smooth})",
-    )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("minimised objective")
-    ax.set_title(f"{label}: training objective", fontsize=10)
+    ax.set_title(f"{label}: objective (faint: per step; line: moving mean of {smooth})", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=7)
     ax = axes[1]
-    if len(val):
-        ax.plot(val.step, val.val_vcd, marker="o", color="#4c72b0")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("VCD (Eq. 2, mean over i), probe set")
     ax.set_title("VCD of a fixed probe set", fontsize=10)

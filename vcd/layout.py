@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .methods import split_replicate
+
 __all__ = [
     "Layout",
     "RunFiles",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: Where the datasets' download instructions are (quoted in error messages), relative to the root.
 DATA_README = "data/README.md"
+#: The sub-folder of a reward's run folders that holds its replicate runs (``seed-<k>/``).
+REPLICATES = "replicates"
 
 
 def find_repo_root(start: str | Path | None = None) -> Path:
@@ -80,10 +84,16 @@ class RunFiles:
     The adapter has a folder of its own so that what evaluation depends on is only the
     weights: a re-run that trains the same weights changes the record's timings, not
     the adapter's bytes, and leaves the evaluation as it is.
+
+    A replicate run of the study (``<reward>@<seed>``, :mod:`vcd.methods`) lives inside
+    its reward's folders, under ``replicates/seed-<k>/``; its checkpoints under the
+    reward's ``checkpoints/replicates/seed-<k>/``, so that every run of one stage
+    resumes from the stage's one persisted checkpoint folder.
     """
 
     dir: Path
     adapter: Path
+    checkpoints: Path
 
     @property
     def info(self) -> Path:
@@ -112,10 +122,6 @@ class RunFiles:
     def val_log(self) -> Path:
         return self.dir / "val_log.csv"
 
-    @property
-    def checkpoints(self) -> Path:
-        return self.dir / "checkpoints"
-
     def checkpoint(self, step: int) -> Path:
         """The folder of the checkpoint after optimizer step ``step``."""
         return self.checkpoints / f"step-{int(step):06d}"
@@ -126,6 +132,10 @@ class RunFiles:
     def checkpoint_states(self) -> list[Path]:
         """The checkpoints' state files, newest first."""
         return sorted(self.checkpoints.glob("step-*/state.pt"), reverse=True)
+
+    def checkpoint_folders(self) -> list[Path]:
+        """This run's checkpoint folders, oldest first (never another run's)."""
+        return sorted(p for p in self.checkpoints.glob("step-*") if p.is_dir())
 
     @property
     def curve(self) -> Path:
@@ -393,12 +403,26 @@ class Layout:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
-    def run(self, reward: str, dataset: str) -> RunFiles:
-        """The run of ``reward`` fine-tuned on ``dataset``'s training split."""
+    def run(self, method: str, dataset: str) -> RunFiles:
+        """The run of ``method`` fine-tuned on ``dataset``'s training split: a reward's
+        first run (``vcd``) or a replicate run (``vcd@1``: ``<reward>/replicates/seed-1``)."""
+        reward, run_seed = split_replicate(method)
         for name in (dataset, reward):
             if not name or "/" in name or "\\" in name or name.startswith("."):
                 raise ValueError(f"not a run name: {name!r}")
-        return RunFiles(self.runs_dir / dataset / reward, self.adapters_dir / dataset / reward)
+        record, adapter = self.runs_dir / dataset / reward, self.adapters_dir / dataset / reward
+        if run_seed is None:
+            return RunFiles(record, adapter, record / "checkpoints")
+        own = Path(REPLICATES) / f"seed-{run_seed}"
+        return RunFiles(record / own, adapter / own, record / "checkpoints" / own)
+
+    def replicate_records(self, reward: str, dataset: str) -> Path:
+        """``runs/<dataset>/<reward>/replicates/``: the records of ``reward``'s replicate runs."""
+        return self.run(reward, dataset).dir / REPLICATES
+
+    def reward_runs(self, reward: str, dataset: str) -> Path:
+        """``runs/<dataset>/<reward>/runs.json``: every run of one reward, one row per run seed."""
+        return self.run(reward, dataset).dir / "runs.json"
 
     @property
     def adapters_dir(self) -> Path:

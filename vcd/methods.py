@@ -7,7 +7,16 @@ reward registry (:mod:`vcd.rewards`) builds exactly these names (a test checks).
 
 from __future__ import annotations
 
-__all__ = ["BASE", "REWARD_NAMES", "STAND_INS", "METHOD_LABELS", "method_label", "is_stand_in"]
+__all__ = [
+    "BASE",
+    "REWARD_NAMES",
+    "STAND_INS",
+    "METHOD_LABELS",
+    "method_label",
+    "is_stand_in",
+    "replicate_name",
+    "split_replicate",
+]
 
 #: The base model's method name (no fine-tuning).
 BASE = "base"
@@ -35,9 +44,35 @@ REWARD_NAMES: tuple[str, ...] = tuple(name for name in METHOD_LABELS if name != 
 STAND_INS: dict[str, str] = {"frame_consistency": "V-JEPA (+V-JEPA row of Table 2)"}
 
 
+#: Separates a reward from a replicate run's seed in a method name: ``vcd@1``.
+REPLICATE_MARK = "@"
+
+
+def replicate_name(reward: str, run_seed: int) -> str:
+    """The method name of the run of ``reward`` fine-tuned from ``run_seed`` when that
+    seed is not the study's first (``finetune.run_seeds[0]``, whose run keeps the bare
+    reward name: the paper's one model per method)."""
+    if REPLICATE_MARK in reward:
+        raise ValueError(f"{reward!r} is already a replicate run's name")
+    return f"{reward}{REPLICATE_MARK}{int(run_seed)}"
+
+
+def split_replicate(method: str) -> tuple[str, int | None]:
+    """``"vcd@2"`` -> ``("vcd", 2)``; ``"vcd"`` or ``"base"`` -> (the name, None)."""
+    reward, mark, seed = method.partition(REPLICATE_MARK)
+    if not mark:
+        return method, None
+    if not seed.isdigit():
+        raise ValueError(f"{method!r}: a replicate run is named '<reward>{REPLICATE_MARK}<run seed>'")
+    return reward, int(seed)
+
+
 def method_label(name: str) -> str:
-    """Display name of a method for tables and figures (stand-ins say so)."""
-    return METHOD_LABELS.get(name, name)
+    """Display name of a method for tables and figures (stand-ins say so); a replicate
+    run is labelled with its reward's label and its run seed."""
+    reward, seed = split_replicate(name)
+    label = METHOD_LABELS.get(reward, reward)
+    return label if seed is None else f"{label} (run seed {seed})"
 
 
 def is_stand_in(name: str) -> bool:

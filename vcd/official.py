@@ -44,7 +44,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +140,13 @@ def write_vbench_jobs(
     methods: Sequence[str],
     datasets: Sequence[str],
     items_of: dict[str, list[Item]],
-    seeds: Sequence[int],
+    seeds: Sequence[int] | Callable[[str], Sequence[int]],
     requested: Sequence[str] = VBENCH_DIMENSIONS,
 ) -> tuple[Path, list[str]]:
     """Write one info JSON per (method, dataset) and the jobs file the VBench runner
     reads (``results/official/vbench/jobs.json``); returns it and the missing videos.
+    ``seeds`` are the sampling seeds of every method's videos, or a function of the
+    method (``EvalConfig.seeds_of``: a replicate run has fewer).
 
     Raises before writing anything when an image folder or every video of a job is
     missing: the runner would spend GPU time on an empty or unpaired evaluation.
@@ -153,7 +155,8 @@ def write_vbench_jobs(
     for method in methods:
         for dataset in datasets:
             images = layout.conditioning_dir(method, dataset)
-            entries, absent = vbench_info_entries(layout, method, dataset, items_of[dataset], seeds, requested)
+            own = seeds(method) if callable(seeds) else seeds
+            entries, absent = vbench_info_entries(layout, method, dataset, items_of[dataset], own, requested)
             if not images.is_dir() or not any(e["video_list"] for e in entries):
                 folder = layout.relative(layout.method_videos(method, dataset))
                 raise FileNotFoundError(
@@ -338,7 +341,7 @@ def _main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     prepare = sub.add_parser("prepare", help="info JSON per (method, dataset) + jobs.json, from params.yaml")
-    prepare.add_argument("--methods", nargs="+", help="default: base and every methods.rewards")
+    prepare.add_argument("--methods", nargs="+", help="default: base and every run of every methods.rewards")
     prepare.add_argument("--datasets", nargs="+", help="default: evaluation.datasets")
     prepare.add_argument("--dimensions", nargs="+", default=list(VBENCH_DIMENSIONS))
     check = sub.add_parser("check", help="compare VBench's own selections and flickering with the project's")
@@ -349,10 +352,12 @@ def _main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(layout, args.atol, args.record)
     settings = Settings.load(layout.params_file)
-    methods = args.methods or list(settings.methods.all)
+    methods = args.methods or list(settings.study_methods)
     datasets = args.datasets or list(settings.evaluation.datasets)
     items_of = {d: read_split(layout, d, "eval") for d in datasets}
-    jobs, missing = write_vbench_jobs(layout, methods, datasets, items_of, settings.evaluation.seeds, args.dimensions)
+    jobs, missing = write_vbench_jobs(
+        layout, methods, datasets, items_of, settings.evaluation.seeds_of, args.dimensions
+    )
     print(f"{layout.relative(jobs)}: {len(methods) * len(datasets)} job(s); missing videos: {len(missing)}")
     for path in missing[:20]:
         print(f"  missing {path}")

@@ -544,9 +544,15 @@ class LoraSettings:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """``finetune``: one reward fine-tuning run (Sec. 3.2, 4.1; VADER)."""
+    """``finetune``: the reward fine-tuning runs (Sec. 3.2, 4.1; VADER).
 
-    seed: int
+    ``run_seeds``: every method is fine-tuned once per seed (the study's unit of
+    replication: the seed drives LoRA initialisation, sampling noise, frame choice and
+    data order). The first seed's run is the method's model in the paper's protocol
+    (one model per method); the others are its replicate runs (``<reward>@<seed>``).
+    """
+
+    run_seeds: tuple[int, ...]
     steps: int
     batch_size: int
     grad_accumulation: int
@@ -577,6 +583,15 @@ class FinetuneConfig:
         # 0 would leave every gradient zero and a negative norm reverses the update
         _require(self.grad_clip > 0, f"grad_clip must be > 0 (the largest gradient norm kept); got {self.grad_clip}")
         _require(self.val_every >= 0 and self.val_items >= 0, "val_every and val_items must be >= 0 (0 = no probe)")
+        _require(bool(self.run_seeds), "run_seeds must name at least one seed (the study's runs per method)")
+        _require(
+            len(set(self.run_seeds)) == len(self.run_seeds), f"run_seeds lists a seed twice: {list(self.run_seeds)}"
+        )
+
+    @property
+    def first_seed(self) -> int:
+        """The seed of each method's run in the paper's protocol (one model per method)."""
+        return self.run_seeds[0]
 
 
 @dataclass(frozen=True)
@@ -665,6 +680,9 @@ class EvalConfig:
 
     datasets: tuple[str, ...]
     seeds: tuple[int, ...]
+    #: sampling seeds of a replicate run's videos (a subset of ``seeds``: every run of
+    #: the study is scored on every item with these; the first run has all ``seeds``)
+    replicate_seeds: tuple[int, ...]
     vcd_seeds: tuple[int, ...] | None
     #: evaluation dataset -> the training dataset whose LoRAs make its videos; a dataset
     #: not listed uses its own (Sec. 4.1: VBench-I2V is evaluated with I2V-Bench's LoRAs)
@@ -677,9 +695,20 @@ class EvalConfig:
         _require(bool(self.seeds), "seeds must name at least one seed (the paper uses five)")
         _require(len(set(self.seeds)) == len(self.seeds), f"seeds lists a seed twice: {list(self.seeds)}")
         _require(
+            bool(self.replicate_seeds) and set(self.replicate_seeds) <= set(self.seeds),
+            f"replicate_seeds {list(self.replicate_seeds)} must name seeds of seeds {list(self.seeds)}",
+        )
+        _require(
             self.vcd_seeds is None or set(self.vcd_seeds) <= set(self.seeds),
             f"vcd_seeds {list(self.vcd_seeds or ())} must be a subset of seeds {list(self.seeds)} (or null: all)",
         )
+
+    def seeds_of(self, method: str) -> tuple[int, ...]:
+        """The sampling seeds of ``method``'s videos: ``replicate_seeds`` for a replicate
+        run (``<reward>@<seed>``), ``seeds`` for the base model and each first run."""
+        from .methods import split_replicate
+
+        return self.seeds if split_replicate(method)[1] is None else self.replicate_seeds
 
     def trained_on(self, dataset: str) -> str:
         """The training dataset whose LoRAs generate ``dataset``'s evaluation videos."""
@@ -825,7 +854,7 @@ class Settings:
             "vcd.seed": [self.vcd.seed],
             "pretrain.seed": [self.pretrain.seed],
             "pretrain.check_seeds": list(self.pretrain.check_seeds),
-            "finetune.seed": [self.finetune.seed],
+            "finetune.run_seeds": list(self.finetune.run_seeds),
             "evaluation.seeds": list(self.evaluation.seeds),
             "human_study.seed": [self.human_study.seed],
         }
@@ -858,6 +887,22 @@ class Settings:
                     f"videos and be multiples of the VAE's spatial compression {vae.spatial_factor}; "
                     f"got {list(clip.crop)}",
                 )
+
+    @property
+    def study_methods(self) -> tuple[str, ...]:
+        """Every evaluated model: the base model and each reward's first run (the paper's
+        one model per method, ``methods.all``), then each reward's replicate runs
+        (``<reward>@<seed>`` for the other ``finetune.run_seeds``)."""
+        from .methods import replicate_name
+
+        replicates = [replicate_name(r, s) for r in self.methods.rewards for s in self.finetune.run_seeds[1:]]
+        return (*self.methods.all, *replicates)
+
+    def runs_of(self, reward: str) -> tuple[str, ...]:
+        """The method names of ``reward``'s runs, one per ``finetune.run_seeds`` (first: the bare name)."""
+        from .methods import replicate_name
+
+        return (reward, *(replicate_name(reward, s) for s in self.finetune.run_seeds[1:]))
 
     @property
     def sampling(self) -> SamplingConfig:

@@ -309,17 +309,28 @@ def finetune_runs_table(layout: Layout, rewards: Sequence[str], train_on: Sequen
 
 
 def write_claims_table(claims: Sequence[Mapping[str, Any]], layout: Layout, footer: str) -> pd.DataFrame:
-    """The claims and their tests (:func:`vcd.claims.evaluate_claims`) as the layout's
-    ``claims`` table."""
-    from .claims import claims_frame
+    """The claims and their tests as the layout's ``claims`` table: the run-level test
+    beside the paper's protocol (:func:`vcd.claims.evaluate_study_claims`), or the
+    paper's protocol alone (:func:`vcd.claims.evaluate_claims`)."""
+    from .claims import MIXED_TEST, claims_frame
 
     table = claims_frame(claims)
-    write_flat_table(
-        table,
-        layout.table("claims"),
-        "Claims of the paper tested on the current profile "
-        f"({footer}). effect = mean difference of per-run values (first minus second method); p = two-sided "
-        "Welch t-test (scipy); reproduced = the claimed direction holds with p < 0.05 (for 'does not degrade': "
-        "no significant degradation); a claim whose methods were not evaluated says 'not tested' and why.",
+    paper = (
+        "p = two-sided Welch t-test (scipy) on the five sampling seeds of one fine-tuned model per method; "
+        "reproduced = the claimed direction holds with p < 0.05 (for 'does not degrade': no significant degradation)"
     )
+    if "paper protocol: p" in table:
+        caption = (
+            f"Claims of the paper tested on the current profile ({footer}), two ways. runs: the fine-tuning run is "
+            f"the unit of replication ({MIXED_TEST}); effect = first minus second method; detectable = the "
+            "smallest |effect| this design finds with 80 % power; reproduced uses the Holm-adjusted p. "
+            f"paper protocol: {paper}. A claim that could not be tested says 'not tested' and why."
+        )
+    else:
+        caption = (
+            f"Claims of the paper tested on the current profile ({footer}). effect = mean difference of per-run "
+            f"values (first minus second method); {paper}; a claim whose methods were not evaluated says "
+            "'not tested' and why."
+        )
+    write_flat_table(table, layout.table("claims"), caption)
     return table

@@ -65,6 +65,7 @@ __all__ = [
     "train_dataset",
     "validate_finetune",
     "run_finetune",
+    "run_finetunes",
     "seeded_generator",
 ]
 
@@ -85,7 +86,9 @@ def seeded_generator(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
-def _finetune_digest(settings: Settings, reward: str, base_model: dict[str, str], train_items: Sequence[Item]) -> str:
+def _finetune_digest(
+    settings: Settings, reward: str, run_seed: int, base_model: dict[str, str], train_items: Sequence[Item]
+) -> str:
     """What a checkpoint must match to be resumed: everything that shapes the run.
 
     Settings alone are not enough: a re-trained base model (same ``model`` settings,
@@ -96,6 +99,8 @@ def _finetune_digest(settings: Settings, reward: str, base_model: dict[str, str]
     sections = {
         name: dataclasses.asdict(getattr(settings, name)) for name in ("model", "video", "vcd", "rewards", "finetune")
     }
+    # the run's own seed, not the list: adding a run seed must not invalidate the others' checkpoints
+    sections["finetune"]["run_seeds"] = [int(run_seed)]
     data = [(it.id, it.caption, sha256_of_files([Path(it.image)])) for it in train_items]
     return params_digest({"reward": reward, **sections, "base_model": dict(base_model), "train_items": data})
 
@@ -150,8 +155,10 @@ def run_finetune(
     progress: bool = True,
     stop_after_steps: int | None = None,
     overwrite: bool = False,
+    run_seed: int | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the base model with ``reward_name`` into ``run``; resumable.
+    """Fine-tune the base model with ``reward_name`` into ``run``, from ``run_seed``
+    (default: ``finetune.run_seeds[0]``, the paper protocol's run); resumable.
 
     Everything is checked (settings, model, reward, LoRA targets, video shape, images)
     before any output is touched. A folder holding a *finished* run of other settings
@@ -164,6 +171,9 @@ def run_finetune(
 
     validate_finetune(reward_name, run)
     ft, model_cfg, sampling = settings.finetune, settings.model, settings.sampling
+    seed = ft.first_seed if run_seed is None else int(run_seed)
+    if seed not in ft.run_seeds:
+        raise ValueError(f"run seed {seed} is not one of finetune.run_seeds {list(ft.run_seeds)}")
     offline = settings.runtime.offline
     check_model_available(model_cfg, layout, offline)
     if not train_items:
@@ -182,7 +192,7 @@ def run_finetune(
     reward = build_reward(reward_name, settings.rewards, settings.vcd, device, offline)
     # how many layers each target matches; add_lora raises if one matches nothing
     targets = lora_target_report(pipe.transformer, ft.lora.target_modules)
-    torch.manual_seed(ft.seed)  # LoRA A is initialised from the global RNG: make it a function of the seed
+    torch.manual_seed(seed)  # LoRA A is initialised from the global RNG: make it a function of the seed
     add_lora(pipe.transformer, ft.lora)
     if ft.gradient_checkpointing:
         pipe.transformer.enable_gradient_checkpointing()
@@ -196,7 +206,7 @@ def run_finetune(
 
     # ---------------------------------------------------------------- run folder, resume
     base = model_provenance(model_cfg, layout)
-    digest = _finetune_digest(settings, reward_name, base, train_items)
+    digest = _finetune_digest(settings, reward_name, seed, base, train_items)
     if existing.get("status") == COMPLETE and existing.get("digest") != digest and not overwrite:
         raise RunExistsError(
             f"{run.dir} holds a finished run of other settings, base model or training items; it is kept. "
@@ -212,8 +222,9 @@ def run_finetune(
             print(f"ignoring the unreadable checkpoint {candidate}: {exc}")
     resumable = state is not None and state.get("digest") == digest
     if accelerator.is_main_process:
-        if run.dir.exists() and not resumable:
-            shutil.rmtree(run.dir)  # checkpoints of other settings: start afresh
+        if not resumable:  # checkpoints of other settings: start afresh (a replicate's own folders only)
+            for old in run.checkpoint_folders():
+                shutil.rmtree(old)
         for stale in (run.info, run.metrics, run.lora, run.lora_config, run.train_log, run.val_log):
             stale.unlink(missing_ok=True)  # never leave a finished-looking folder while training
     run.dir.mkdir(parents=True, exist_ok=True)
@@ -226,7 +237,7 @@ def run_finetune(
     if accelerator.is_main_process:
         mark_running(run, reward_name, start_step)
 
-    num_frames, batch_size, accum, seed = sampling.num_frames, ft.batch_size, ft.grad_accumulation, ft.seed
+    num_frames, batch_size, accum = sampling.num_frames, ft.batch_size, ft.grad_accumulation
     probe = list(range(min(ft.val_items, len(train_items))))
     val_metric = metric_from_config(settings.vcd, "paper").to(device)
     rank, world = accelerator.process_index, accelerator.num_processes
@@ -327,7 +338,7 @@ def run_finetune(
             run.checkpoint(done).mkdir(parents=True, exist_ok=True)
             with atomic_path(run.checkpoint_state(done)) as tmp:
                 torch.save(state, tmp)
-            for old in sorted(run.checkpoints.glob("step-*"))[: -ft.keep_checkpoints]:
+            for old in run.checkpoint_folders()[: -ft.keep_checkpoints]:
                 shutil.rmtree(old)
         if stop_after_steps is not None and done >= stop_after_steps and done < total:
             raise FinetuneInterrupted(f"stopped after step {done} (simulated interruption)")
@@ -356,6 +367,7 @@ def run_finetune(
             run,
             {
                 "reward": reward_name,
+                "run_seed": seed,
                 "trained_on": sorted({it.dataset for it in train_items}),
                 "train_items": len(train_items),
                 "digest": digest,
@@ -373,26 +385,76 @@ def run_finetune(
     return summary
 
 
+def run_finetunes(
+    settings: Settings,
+    layout: Layout,
+    reward_name: str,
+    dataset: str,
+    train_items: Sequence[Item],
+    progress: bool = True,
+    overwrite: bool = False,
+) -> list[dict[str, Any]]:
+    """Every run of ``reward_name`` on ``dataset``, one per ``finetune.run_seeds``, in
+    this one process (a kernel and the imports are paid once), each resumable on its own.
+
+    The first seed's run is the reward's model in the paper's protocol
+    (``runs/<dataset>/<reward>/``); the others are its replicate runs (``<reward>@<seed>``,
+    :meth:`vcd.layout.Layout.run`). Every run folder is checked before the first run
+    starts. Writes ``runs.json`` (:meth:`vcd.layout.Layout.reward_runs`): one row per run
+    with its seed and comparable numbers, the run-to-run spread at a glance. Returns the
+    runs' infos in seed order.
+    """
+    names = settings.runs_of(reward_name)
+    runs = [layout.run(name, dataset) for name in names]
+    for run in runs:
+        validate_finetune(reward_name, run)
+    infos = []
+    for name, run, seed in zip(names, runs, settings.finetune.run_seeds, strict=True):
+        if progress:
+            print(f"run {name} (run seed {seed}) -> {layout.relative(run.dir)}")
+        infos.append(
+            run_finetune(
+                settings, layout, reward_name, run, train_items, progress=progress, overwrite=overwrite, run_seed=seed
+            )
+        )
+    keys = ("loss_first_quarter", "loss_last_quarter", "val_vcd_first", "val_vcd_last", "seconds_per_step", "seconds")
+    rows = [
+        {"method": name, "run_seed": seed, "dir": layout.relative(run.dir), **{k: info[k] for k in keys if k in info}}
+        for name, run, seed, info in zip(names, runs, settings.finetune.run_seeds, infos, strict=True)
+    ]
+    write_json(layout.reward_runs(reward_name, dataset), {"reward": reward_name, "dataset": dataset, "runs": rows})
+    return infos
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     """``accelerate launch [--multi_gpu --num_processes N] -m vcd.training --reward vcd
-    [--dataset i2v_bench]``: the same run as the ``finetune`` stage, on as many GPUs as
-    accelerate is given. A
-    later ``dvc repro`` finds the finished run's final checkpoint and only rewrites its
-    outputs."""
+    [--dataset i2v_bench] [--run-seed 1]``: the same runs as the ``finetune`` stage (every
+    ``finetune.run_seeds``, or the one given: one seed per machine), on as many GPUs as
+    accelerate is given. A later ``dvc repro`` finds each finished run's final checkpoint
+    and only rewrites its outputs."""
     import argparse
 
     from .data import read_split
+    from .methods import replicate_name
 
-    parser = argparse.ArgumentParser(prog="python -m vcd.training", description="Reward fine-tuning (one run).")
+    parser = argparse.ArgumentParser(prog="python -m vcd.training", description="Reward fine-tuning.")
     parser.add_argument("--reward", required=True, choices=REWARDS)
     parser.add_argument("--dataset", help="the training dataset (default: the first of methods.train_on)")
+    parser.add_argument("--run-seed", type=int, help="only this one of finetune.run_seeds (default: all)")
     parser.add_argument("--params", default=None, help="parameter file (default: the repository's params.yaml)")
     args = parser.parse_args(argv)
     layout = Layout.discover()
     settings = Settings.load(args.params or layout.params_file)
     dataset = train_dataset(settings, args.dataset)
-    run = layout.run(args.reward, dataset)
-    run_finetune(settings, layout, args.reward, run, read_split(layout, dataset, "train"))
+    items = read_split(layout, dataset, "train")
+    if args.run_seed is None:
+        run_finetunes(settings, layout, args.reward, dataset, items)
+        return 0
+    seeds = settings.finetune.run_seeds
+    if args.run_seed not in seeds:
+        parser.error(f"--run-seed {args.run_seed} is not one of finetune.run_seeds {list(seeds)}")
+    name = args.reward if args.run_seed == seeds[0] else replicate_name(args.reward, args.run_seed)
+    run_finetune(settings, layout, args.reward, layout.run(name, dataset), items, run_seed=args.run_seed)
     return 0
 
 
