@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # modules torch, diffusers, peft and transformers import (README, Performance: 14 s against 6 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup repro pretrain rate test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark check-official
+.PHONY: study-rerun setup repro pretrain rate test test-fast lint format lab sync-notebooks stage-deps constraints clean-venv benchmark check-official
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,14 @@ check-official: setup
 	.envs/vbench-cpu/bin/python scripts/official/run_vbench.py --pairs
 	.envs/vbench-cpu/bin/python scripts/official/run_vbench.py --device cpu --dimensions temporal_flickering
 	$(PY) -m vcd.official check --record benchmarks/results/official_cpu_check.json
+
+# Rerun the whole study with another study seed (vcd/study.py): a fresh clone of HEAD,
+# every seed of the study shifted by STUDY_SEED x 1000, `make repro` there (about as long
+# as here), its claims kept in data/study_reruns/study-seed-<k>/. Then `make repro` (the
+# report stage) sets the two studies' verdicts side by side; commit data/study_reruns.
+STUDY_SEED ?= 1
+study-rerun: setup
+	$(PY) -m vcd.study rerun --study-seed $(STUDY_SEED)
 
 benchmark: setup
 	$(PY) benchmarks/bench_vcd.py

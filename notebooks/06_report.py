@@ -30,6 +30,7 @@ params_file = None  # None: the repository's params.yaml
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import yaml
 
 from vcd.claims import claims_metrics, evaluate_study_claims
@@ -42,6 +43,7 @@ from vcd.official import load_official, merge_official
 from vcd.provenance import profile_label, record
 from vcd.settings import Settings
 from vcd.statistics import summarise
+from vcd.study import attach_rerun_verdicts, load_reruns
 from vcd.tables import finetune_runs_table, write_claims_table, write_report_tables
 
 layout = Layout.discover()
@@ -109,12 +111,18 @@ finetune_runs_table(layout, [run for r in methods.rewards for run in settings.ru
 # replication (`vcd.mixed_effects`), Holm-adjusted across the claims of a dataset.
 # **Paper protocol**: the five sampling seeds of each method's first run, a Welch
 # t-test (Sec. 4.1). The paper's protocol measures one model's sampling noise; only the
-# run-level test says whether a claim holds for the *method*.
+# run-level test says whether a claim holds for the *method*. **Reruns**: the same
+# study with another study seed (`make study-rerun STUDY_SEED=1`, `vcd.study`), read from
+# `data/study_reruns/`; a claim counts as reproduced only where every current rerun
+# reaches the same run-level verdict (a rerun of other code or settings is listed as
+# stale and not compared).
 
 # %%
 claims = evaluate_study_claims(per_video, evaluated, evaluation.datasets, methods.baseline, evaluation.replicate_seeds)
+claims, reruns = attach_rerun_verdicts(claims, load_reruns(layout), settings, layout.root)
 write_json(layout.claims, claims)
 write_claims_table(claims, layout, footer)
+pd.DataFrame(reruns).T if reruns else "no study rerun yet (`make study-rerun STUDY_SEED=1`)"
 
 # %% [markdown]
 # ## Figures
@@ -148,7 +156,10 @@ write_json(
         "methods_missing": len(missing),
     },
 )
-write_json(layout.report.provenance, record(settings, layout.root, missing_methods=missing))
+write_json(
+    layout.report.provenance,
+    record(settings, layout.root, missing_methods=missing, study_reruns={k: v["commit"] for k, v in reruns.items()}),
+)
 
 # %% [markdown]
 # **Reading.** `results/summary.csv` is recomputable from `results/per_video_metrics.csv`

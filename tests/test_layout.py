@@ -65,7 +65,7 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
     ]
     for stage in (layout.data_results, layout.sanity, layout.pretrain, layout.report, layout.human_study):
         paths += [stage.metrics, stage.provenance]
-    paths += [layout.study_manifest, layout.human_analysis.dir, layout.human_votes_dir]
+    paths += [layout.study_manifest, layout.human_analysis.dir, layout.human_votes_dir, layout.study_reruns_dir]
     paths += [layout.sanity.csv(n) for n in ("curves", "shift_sensitivity")]
     paths += [
         layout.sanity.figure(n)

@@ -311,6 +311,9 @@ def claims_metrics(claims: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
     if claims and "paper_tested" in claims[0]:
         metrics["paper_protocol_claims_reproduced"] = int(sum(bool(c["paper_reproduced"]) for c in claims))
+    if claims and claims[0].get("reruns"):
+        metrics["claims_same_verdict_in_reruns"] = int(sum(bool(c["same_verdict_in_reruns"]) for c in claims))
+        metrics["claims_reproduced_in_every_study"] = int(sum(bool(c["reproduced_in_every_study"]) for c in claims))
     metrics["claims"] = {
         c["id"]: {"effect": c["effect"], "p_value": c.get("p_holm", c["p_value"]), "reproduced": c["reproduced"]}
         | ({"paper_reproduced": c["paper_reproduced"]} if "paper_reproduced" in c else {})
@@ -323,6 +326,7 @@ def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The claims as the table the report prints (one row each); claims tested both
     ways (:func:`evaluate_study_claims`) show the run-level test and the paper's side by side."""
     frame = pd.DataFrame(list(claims))
+    reruns = sorted({label for c in claims for label in c.get("reruns") or {}})
 
     def verdict(reproduced, tested) -> Any:
         return "not tested" if not tested else bool(reproduced)
@@ -338,7 +342,13 @@ def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "tested", "paper_effect", "paper_p_value", "paper_reproduced", "paper_tested", "note", "paper_note",
         ]
     )  # fmt: skip
-    return pd.DataFrame(
+    rerun_columns = {}
+    for label in reruns:
+        cells = [(c.get("reruns") or {}).get(label) or {} for c in claims]
+        rerun_columns[f"{label}: reproduced"] = [verdict(v.get("reproduced"), v.get("tested")) for v in cells]
+    if reruns:
+        rerun_columns["same verdict in every study"] = [c.get("same_verdict_in_reruns") for c in claims]
+    table = pd.DataFrame(
         {
             "id": frame.id,
             "metric": frame.metric,
@@ -362,3 +372,8 @@ def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
             ],
         }
     )
+    if not rerun_columns:
+        return table
+    extra = pd.DataFrame(rerun_columns, index=table.index)
+    at = table.columns.get_loc("runs: reproduced") + 1
+    return pd.concat([table.iloc[:, :at], extra, table.iloc[:, at:]], axis=1)

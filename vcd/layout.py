@@ -21,6 +21,7 @@ from .methods import split_replicate
 __all__ = [
     "Layout",
     "RunFiles",
+    "RerunFiles",
     "MethodResults",
     "StageResults",
     "video_name",
@@ -144,6 +145,38 @@ class RunFiles:
     @property
     def notebook(self) -> Path:
         return self.dir / "04_finetune.ipynb"
+
+
+@dataclass(frozen=True)
+class RerunFiles:
+    """``data/study_reruns/study-seed-<k>/``: what a rerun of the study keeps (:mod:`vcd.study`)."""
+
+    dir: Path
+
+    @property
+    def label(self) -> str:
+        return self.dir.name
+
+    @property
+    def record(self) -> Path:
+        """``record.json``: study seed, commit, settings digest, seconds, machine."""
+        return self.dir / "record.json"
+
+    @property
+    def claims(self) -> Path:
+        return self.dir / "claims.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.dir / "metrics.json"
+
+    @property
+    def provenance(self) -> Path:
+        return self.dir / "provenance.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.dir / "summary.csv"
 
 
 @dataclass(frozen=True)
@@ -540,6 +573,21 @@ class Layout:
     def study_manifest(self) -> Path:
         """The study design the rating app serves (``vcd.human_study.build_study``)."""
         return self.human_study.dir / "study.json"
+
+    @property
+    def study_reruns_dir(self) -> Path:
+        """``data/study_reruns/``: the study rerun with other study seeds (:mod:`vcd.study`),
+        an input of the report. Written by ``make study-rerun`` and committed; never by a stage."""
+        return self.root / "data" / "study_reruns"
+
+    def study_rerun(self, study_seed: int) -> RerunFiles:
+        """``data/study_reruns/study-seed-<k>/``: one rerun's claims, metrics and record."""
+        return RerunFiles(self.study_reruns_dir / f"study-seed-{int(study_seed)}")
+
+    def study_reruns(self) -> list[RerunFiles]:
+        """Every rerun folder of ``study_reruns_dir``, by name."""
+        root = self.study_reruns_dir
+        return [RerunFiles(p) for p in sorted(root.glob("study-seed-*")) if p.is_dir()] if root.is_dir() else []
 
     @property
     def human_votes_dir(self) -> Path:
