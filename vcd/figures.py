@@ -306,8 +306,8 @@ def plot_finetune_curves(
             axes[1].plot(val.step, val.val_vcd, marker="o", color=colour, label=name)
     ax = axes[0]
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("minimised objective")
-    ax.set_title(f"{label}: objective (faint: per step; line: moving mean of {smooth})", fontsize=9)
+    ax.set_ylabel(f"minimised objective\n(dots: per step; line: mean of {smooth})")
+    ax.set_title(f"{label}: training objective", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=7)
     ax = axes[1]
