@@ -74,6 +74,15 @@ def pipeline(tmp_path_factory):
     return {"work": work, "env": env, "log": log, "dvc": dvc}
 
 
+def _without(node, keys):
+    """``node`` with every mapping entry named in ``keys`` dropped, at any depth."""
+    if isinstance(node, dict):
+        return {k: _without(v, keys) for k, v in node.items() if k not in keys}
+    if isinstance(node, list):
+        return [_without(v, keys) for v in node]
+    return node
+
+
 def _leaves(node):
     if isinstance(node, dict):
         for value in node.values():
@@ -173,8 +182,15 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     for method in methods:
         videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
         assert len(videos) == len(items) * len(seeds), method
+    # the replicate runs (every run seed after the first) have the replicate seeds' videos only
+    replicates = [f"{r}@{k}" for r in params["methods"]["rewards"] for k in params["finetune"]["run_seeds"][1:]]
+    for method in replicates:
+        videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
+        assert len(videos) == len(items) * len(params["evaluation"]["replicate_seeds"]), method
     per_video = pd.read_csv(work / "results/per_video_metrics.csv", keep_default_na=True)
-    assert len(per_video) == len(methods) * len(items) * len(seeds)
+    assert len(per_video) == len(items) * (
+        len(methods) * len(seeds) + len(replicates) * len(params["evaluation"]["replicate_seeds"])
+    )
     assert {"method", "dataset", "image_id", "prompt", "seed"} <= set(per_video.columns)
     assert (per_video.status == "ok").all()
     summary = pd.read_csv(work / "results/summary.csv")
@@ -191,7 +207,10 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     ]
     recomputed = summarise(per_video.assign(reason=per_video.reason.fillna("")), [m for m in METRICS if m in per_video])
     pd.testing.assert_frame_equal(summary.reset_index(drop=True), recomputed.reset_index(drop=True), check_dtype=False)
-    assert (summary.n_runs == len(seeds)).all()
+    first_runs = summary.method.isin(methods)
+    assert (summary.n_runs[first_runs] == len(seeds)).all()
+    assert (summary.n_runs[~first_runs] == len(params["evaluation"]["replicate_seeds"])).all()
+    assert set(summary.method[~first_runs]) == set(replicates)
     claims = json.loads((work / "results/claims.json").read_text())
     assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a"}
     for claim in claims:
@@ -205,16 +224,19 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
             "reproduced",
             "tested",
             "note",
-            "p_holm",
-            "ci95_low",
-            "mde80",
             "paper_effect",
             "paper_p_value",
             "paper_reproduced",
         }
-        # both protocols ran: the run-level fit over the smoke test's two runs per reward, and the paper's
-        assert isinstance(claim["p_value"], float) and isinstance(claim["reproduced"], bool) and claim["tested"]
-        assert claim["runs_first"] == 2 and claim["paper_tested"] and isinstance(claim["paper_reproduced"], bool)
+        # the paper's protocol tests every claim; the run-level fit each one its two runs per reward and
+        # two items allow (a claim it cannot fit says why in its note)
+        assert isinstance(claim["reproduced"], bool) and claim["paper_tested"]
+        assert isinstance(claim["paper_reproduced"], bool) and isinstance(claim["paper_p_value"], float)
+        if claim["tested"]:
+            assert claim["runs_first"] == 2 and {"p_holm", "ci95_low", "mde80"} <= set(claim)
+        else:
+            assert claim["note"]
+    assert any(c["tested"] for c in claims), "no claim was fitted at the run level"
     for name in ("table2_embedded", "table5_temporal_weight_embedded", "ablation_distance_space_embedded", "claims"):
         assert (work / f"results/tables/{name}.md").read_text().count("|") > 10
         assert "\\begin{tabular}" in (work / f"results/tables/{name}.tex").read_text()
@@ -233,8 +255,16 @@ def test_dvc_metrics_show_lists_only_comparable_numbers(pipeline):
         "results/metrics.json",
         "runs/embedded/vcd/metrics.json",
     } <= set(files)
+    # runs.json names its runs (method, folder) beside their numbers: those labels are not metrics
+    labels = {"reward", "dataset", "method", "dir"}
+    for path, entry in files.items():
+        if path.endswith("/runs.json"):
+            entry["data"] = _without(entry["data"], labels)
     values = [v for f in files.values() for v in _leaves(f["data"])]
-    assert len(values) < 150, f"dvc metrics show lists {len(values)} values"
+    # a bounded set: about 100 numbers for the stages and the claims, plus each run's six in runs.json
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    runs = len(params["methods"]["rewards"]) * len(params["finetune"]["run_seeds"])
+    assert len(values) < 100 + 6 * runs, f"dvc metrics show lists {len(values)} values"
     assert all(isinstance(v, (int, float, bool)) for v in values), (
         "a metric that is not a number (provenance belongs elsewhere)"
     )
