@@ -50,14 +50,12 @@ from vcd.layout import Layout
 from vcd.methods import STAND_INS, method_label
 from vcd.provenance import profile_label
 from vcd.settings import Settings
-from vcd.training import run_finetunes, train_dataset, validate_finetune
+from vcd.training import run_finetunes, train_dataset
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
 dataset = train_dataset(settings, dataset)
-runs = {name: layout.run(name, dataset) for name in settings.runs_of(reward)}
-for run in runs.values():
-    validate_finetune(reward, run)  # cheap checks first: the names, the output folders
+runs = {name: layout.run(name, dataset) for name in settings.runs_of(reward)}  # run_finetunes checks them all first
 train_items = read_split(layout, dataset, "train")
 ft = settings.finetune
 print(f"reward: {method_label(reward)}" + (f"  [STAND-IN for {STAND_INS[reward]}]" if reward in STAND_INS else ""))

@@ -27,12 +27,17 @@
 # weight-free, VBench-I2V-style metrics of `vcd.video_metrics` -- each named after what
 # it stands in for.
 #
+# The study's replicate runs get `evaluation.replicate_seeds`; every run's trade-off
+# snapshots (its LoRA after `finetune.snapshots` of training, `<run>~<step>`) are
+# scored on the subset `evaluation.tradeoff` names, for the report's
+# consistency-motion curves.
+#
 # One stage for all methods rather than one per method: each stage pays for starting
 # a kernel and importing torch, diffusers and peft (README, Performance).
 
 # %% tags=["parameters"]
 params_file = None  # None: the repository's params.yaml
-methods = None  # None: "base" and every run of methods.rewards; or a list such as ["base", "vcd"]
+methods = None  # None: "base", every run and every run's trade-off snapshots; or a list such as ["base", "vcd"]
 
 # %%
 import pandas as pd
@@ -45,10 +50,13 @@ from vcd.settings import Settings
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
-methods = list(settings.study_methods if methods is None else methods)
+methods = list([*settings.study_methods, *settings.snapshot_methods] if methods is None else methods)
+tradeoff = settings.evaluation.tradeoff
 print(
-    f"methods: {[method_label(m) for m in methods]}; datasets: {list(settings.evaluation.datasets)}; "
-    f"seeds: {list(settings.evaluation.seeds)} (replicate runs: {list(settings.evaluation.replicate_seeds)})"
+    f"methods: {[method_label(m) for m in settings.study_methods]}; datasets: {list(settings.evaluation.datasets)}; "
+    f"seeds: {list(settings.evaluation.seeds)} (replicate runs: {list(settings.evaluation.replicate_seeds)}); "
+    f"{len(settings.snapshot_methods)} trade-off snapshots (after steps {list(settings.finetune.snapshot_steps)} "
+    f"of {settings.finetune.steps}) on {tradeoff.items or 'all'} items with seeds {list(tradeoff.seeds)}"
 )
 
 # %% [markdown]
@@ -71,7 +79,7 @@ per_video = pd.concat([pd.read_csv(layout.method_results(m).per_video) for m in 
 per_video.loc[per_video.status != "ok", ["method", "dataset", "image_id", "seed", "reason"]]
 
 # %%
-ok = per_video[per_video.status == "ok"]
+ok = per_video[(per_video.status == "ok") & per_video.method.isin(settings.study_methods)]  # snapshots: in 06's curves
 ok.groupby(["dataset", "method"])[[m for m in METRICS if per_video[m].notna().any()]].mean().T
 
 # %% [markdown]

@@ -18,8 +18,9 @@
 #
 # Collects every method's per-video scores, computes the paper's statistics (mean over
 # five runs -- one run per seed -- with 95 % Student-t confidence intervals; Welch
-# t-tests) and regenerates Table 2's layout, the temporal-weight ablation (Table 5),
-# the L2 / feature-space ablation with dynamic degree (App. C.3), Fig. 6-style bars,
+# t-tests) and regenerates Table 2's layout, Table 1's amplitude / phase ablation, the
+# temporal-weight ablation (Table 5), the L2 / feature-space ablation with dynamic
+# degree (App. C.3), the consistency-motion trade-off curves, Fig. 6-style bars,
 # Fig. 14-style frame strips, VCD against the frame index, and a table testing each of
 # the paper's claims on the current profile. The tables are specified in
 # `vcd.tables.REPORT_TABLES`, the claims in `vcd.claims.CLAIMS`; the paper's own numbers
@@ -36,7 +37,7 @@ import yaml
 from vcd.claims import claims_metrics, evaluate_study_claims
 from vcd.columns import METRICS, OFFICIAL_METRICS
 from vcd.evaluation import collect_per_frame, collect_per_video
-from vcd.figures import frame_strips_by_method, plot_metric_bars, plot_vcd_by_frame, save_figure
+from vcd.figures import frame_strips_by_method, plot_metric_bars, plot_tradeoff, plot_vcd_by_frame, save_figure
 from vcd.files import write_csv, write_json
 from vcd.layout import Layout
 from vcd.official import load_official, merge_official
@@ -44,7 +45,15 @@ from vcd.provenance import profile_label, record
 from vcd.settings import Settings
 from vcd.statistics import summarise
 from vcd.study import attach_rerun_verdicts, load_reruns
-from vcd.tables import finetune_runs_table, write_claims_table, write_report_tables
+from vcd.tables import finetune_runs_table, write_claims_table, write_flat_table, write_report_tables
+from vcd.tradeoff import (
+    TRADEOFF_TEST,
+    attach_tradeoff,
+    path_videos,
+    read_motion_claims,
+    tradeoff_claims_frame,
+    tradeoff_points,
+)
 
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
@@ -103,6 +112,42 @@ print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_t
 finetune_runs_table(layout, [run for r in methods.rewards for run in settings.runs_of(r)], methods.train_on, footer)
 
 # %% [markdown]
+# ## The consistency-motion trade-off
+#
+# Every run kept its LoRA after `finetune.snapshots` of its steps; those snapshots were
+# scored on a fixed subset (`evaluation.tradeoff`), so each run is a path from the base
+# model (step 0) through its snapshots to its last step (`vcd.tradeoff`). The paper's
+# motion claims (App. C.3, Table 5's temporal weight) are read twice with the run as
+# the unit: at equal training steps (the paper's reading, on the subset) and at equal
+# consistency gain (motion where every run of both methods has gained the same
+# consistency over the base model).
+
+# %%
+plane = report.tradeoff  # the figure's axes
+ft = settings.finetune
+runs = {run: seed for r in methods.rewards for run, seed in zip(settings.runs_of(r), ft.run_seeds, strict=True)}
+snapshot_videos, _ = collect_per_video(layout, settings.snapshot_methods, evaluation.datasets)
+on_paths = path_videos(pd.concat([per_video, snapshot_videos], ignore_index=True), runs, ft.snapshot_steps, ft.steps)
+points = tradeoff_points(on_paths, [plane.consistency, *plane.motion])
+write_csv(layout.tradeoff, points)
+readings = read_motion_claims(points, plane.consistency, plane.motion)
+for dataset in evaluation.datasets:
+    fig = plot_tradeoff(
+        points[points.dataset == dataset], plane.consistency, plane.motion, f"Consistency vs motion on {dataset}"
+    )
+    save_figure(fig, layout.figure(f"tradeoff_{dataset}"), footer=footer)
+    plt.show()
+reading_table = tradeoff_claims_frame(readings)
+write_flat_table(
+    reading_table,
+    layout.table("tradeoff_claims"),
+    f"The paper's motion claims at equal steps and at equal consistency gain ({footer}). {TRADEOFF_TEST}; "
+    f"the subset: {evaluation.tradeoff.items or 'all'} items x seeds {list(evaluation.tradeoff.seeds)}; "
+    f"gain in {plane.consistency}.",
+)
+reading_table
+
+# %% [markdown]
 # ## The paper's claims, tested on this profile
 #
 # Two ways, side by side. **Runs**: every method fine-tuned from each of
@@ -119,6 +164,7 @@ finetune_runs_table(layout, [run for r in methods.rewards for run in settings.ru
 
 # %%
 claims = evaluate_study_claims(per_video, evaluated, evaluation.datasets, methods.baseline, evaluation.replicate_seeds)
+claims = attach_tradeoff(claims, readings)  # the motion claims' two readings, above
 claims, reruns = attach_rerun_verdicts(claims, load_reruns(layout), settings, layout.root)
 write_json(layout.claims, claims)
 write_claims_table(claims, layout, footer)

@@ -71,12 +71,19 @@ def test_per_frame_vcd_uses_the_metric_and_its_temporal_weight(tmp_path, photo):
 def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layout, tiny_items):
     """The base model and a fine-tuned run: per-method CSVs, videos reused on a re-run,
     regenerated when the LoRA changes; an unfinished run is refused before any work."""
+    from vcd.metric import metric_from_config
     from vcd.models import add_lora, load_pipeline, save_lora
 
     layout = tiny_layout
     write_manifest(layout.split_manifest("embedded", "eval"), "embedded", tiny_items[:2])  # absolute image paths
     settings = settings_of(
-        tiny_params, **{"evaluation.seeds": [0, 1], "evaluation.replicate_seeds": [1], "evaluation.vcd_seeds": [0]}
+        tiny_params,
+        **{
+            "evaluation.seeds": [0, 1],
+            "evaluation.replicate_seeds": [1],
+            "evaluation.vcd_seeds": [0],
+            "evaluation.tradeoff": {"items": 1, "seeds": [1]},
+        },
     )
     lora = settings.finetune.lora
     pipe = load_pipeline(settings.model, layout, "cpu")
@@ -125,6 +132,15 @@ def test_evaluate_method_writes_tables_and_reuses_videos(tiny_params, tiny_layou
     replicate.info.write_text(json.dumps({"status": "complete"}))
     counts = evaluate_method(settings, layout, "r@1", None, progress=False)
     assert counts["generated"] == 2 and set(pd.read_csv(layout.method_results("r@1").per_video).seed) == {1}
+    # a trade-off snapshot (r@1~3): its run's record, its own adapter, only the subset's items and seeds
+    snapshot = layout.run("r@1~3", "embedded")
+    assert snapshot.dir == replicate.dir and snapshot.adapter == replicate.adapter / "snapshots" / "step-000003"
+    save_lora(pipe.transformer, snapshot, lora)
+    metric = metric_from_config(settings.vcd, "paper")  # given, and still not used for a snapshot
+    counts = evaluate_method(settings, layout, "r@1~3", metric, progress=False)
+    scored = pd.read_csv(layout.method_results("r@1~3").per_video)
+    assert counts["generated"] == 1 and list(scored.seed) == [1] and list(scored.image_id) == [tiny_items[0].id]
+    assert pd.read_csv(layout.method_results("r@1~3").per_frame).empty  # no VCD per frame for snapshots
 
 
 def test_videos_are_reused_when_only_the_adapter_file_header_changes(tiny_params, tiny_layout, tiny_items):

@@ -59,6 +59,7 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
         layout.eval_dir,
         layout.per_video_metrics,
         layout.summary,
+        layout.tradeoff,
         layout.claims,
         layout.tables_dir,
         layout.figures_dir,
@@ -149,3 +150,26 @@ def test_replicate_runs_live_inside_their_reward_and_keep_the_first_runs_checkpo
             split_replicate(bad)
     with pytest.raises(ValueError, match="already a replicate"):
         replicate_name("vcd@1", 2)
+
+
+def test_a_snapshot_is_its_runs_record_with_its_own_adapter(tmp_path):
+    from vcd.methods import method_label, snapshot_name, split_replicate, split_snapshot
+
+    layout = Layout(tmp_path)
+    run = layout.run("vcd@2", "embedded")
+    snapshot = layout.run(snapshot_name("vcd@2", 5), "embedded")
+    assert snapshot == run.snapshot(5) and snapshot.dir == run.dir and snapshot.checkpoints == run.checkpoints
+    assert snapshot.adapter == run.adapter / "snapshots" / "step-000005"
+    assert (
+        layout.run("vcd~5", "embedded").adapter == layout.run("vcd", "embedded").adapter / "snapshots" / "step-000005"
+    )
+    assert split_snapshot("vcd@2~5") == ("vcd@2", 5) and split_snapshot("vcd@2") == ("vcd@2", None)
+    assert split_replicate("vcd@2~5") == ("vcd", 2) and split_replicate("vcd~5") == ("vcd", None)
+    assert method_label("vcd@2~5") == "+VCD (run seed 2) after step 5"
+    for bad, match in (("vcd~x", "snapshot is named"), ("vcd~", "snapshot is named")):
+        with pytest.raises(ValueError, match=match):
+            split_snapshot(bad)
+    with pytest.raises(ValueError, match="already a snapshot"):
+        snapshot_name("vcd~5", 10)
+    with pytest.raises(ValueError, match="after a step >= 1"):
+        snapshot_name("vcd", 0)

@@ -216,3 +216,30 @@ def test_the_study_evaluates_every_run_seed_of_every_reward():
 def test_bad_run_seeds_are_rejected(change, match):
     with pytest.raises(SettingsError, match=match):
         settings_of(RAW, **change)
+
+
+def test_snapshot_fractions_become_steps_before_the_last():
+    params = load_params(REPO / "params.yaml")
+    settings = settings_of(params, **{"finetune.steps": 20, "finetune.snapshots": [0.5, 0.25]})
+    assert settings.finetune.snapshot_steps == (5, 10)
+    # a short run: fractions that round to the same step give one snapshot, never the last step or step 0
+    assert settings_of(params, **{"finetune.steps": 2, "finetune.snapshots": [0.25, 0.5]}).finetune.snapshot_steps == (
+        1,
+    )
+    assert settings_of(params, **{"finetune.steps": 1, "finetune.snapshots": [0.5]}).finetune.snapshot_steps == ()
+    assert settings_of(params, **{"finetune.snapshots": []}).snapshot_methods == ()
+    assert settings.snapshot_methods[:2] == ("vcd~5", "vcd~10") and "vcd@1~10" in settings.snapshot_methods
+    for bad in ([0.0], [1.0], [1.5]):
+        with pytest.raises(SettingsError, match=r"snapshots are fractions of the steps in \(0, 1\)"):
+            settings_of(params, **{"finetune.snapshots": bad})
+    with pytest.raises(SettingsError, match="tradeoff.seeds .* must name seeds of replicate_seeds"):
+        settings_of(params, **{"evaluation.tradeoff.seeds": [4]})
+
+
+def test_snapshot_methods_get_the_tradeoff_subset_and_no_vcd_curves():
+    ev = settings_of(
+        load_params(REPO / "params.yaml"), **{"evaluation.tradeoff": {"items": 2, "seeds": [1]}}
+    ).evaluation
+    assert ev.seeds_of("vcd@1~5") == (1,) and ev.seeds_of("vcd@1") == ev.replicate_seeds
+    assert ev.items_of("vcd~5", "abcd") == ["a", "b"] and ev.items_of("vcd", "abcd") == list("abcd")
+    assert ev.vcd_seeds_of("vcd") == ev.vcd_seeds and ev.vcd_seeds_of("vcd@1") == () == ev.vcd_seeds_of("vcd~5")

@@ -44,6 +44,13 @@ def test_a_run_writes_lora_only_weights_logs_and_info(tiny_settings, tiny_layout
         "val_vcd_last",
     }
     assert all(isinstance(v, float) for v in metrics.values())
+    # the trade-off snapshots (finetune.snapshots 1/4, 1/2 of 4 steps): the LoRA as it was after steps 1 and 2
+    assert tiny_settings.finetune.snapshot_steps == (1, 2) and info["snapshot_steps"] == [1, 2]
+    at_2 = torch.load(run.checkpoint_state(2), weights_only=True)["lora"]
+    snapshot = load_file(str(run.snapshot(2).lora))
+    assert snapshot.keys() == weights.keys() and all(torch.equal(snapshot[k], at_2[k].float()) for k in snapshot)
+    assert any(not torch.equal(snapshot[k], weights[k]) for k in weights)  # two more steps moved it
+    assert json.loads(run.snapshot(1).lora_config.read_text()) == json.loads(run.lora_config.read_text())
 
 
 def test_a_killed_run_resumes_to_the_same_weights(tiny_settings, tiny_layout, tiny_items):
@@ -63,6 +70,9 @@ def test_a_killed_run_resumes_to_the_same_weights(tiny_settings, tiny_layout, ti
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
     pd.testing.assert_series_equal(pd.read_csv(full.train_log).loss, pd.read_csv(killed.train_log).loss)
     assert summary["loss_last_quarter"] == resumed["loss_last_quarter"]
+    for step in (1, 2):  # snapshots taken before the interruption come back from the checkpoint
+        a, b = load_file(str(full.snapshot(step).lora)), load_file(str(killed.snapshot(step).lora))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_gradient_checkpointing_trades_memory_not_numerics(tiny_params, tiny_layout, tiny_items):

@@ -151,7 +151,9 @@ def evaluate_method(
 ) -> dict[str, Any]:
     """Generate (or reuse) and score the evaluation videos of one method (Sec. 4.1).
 
-    ``method`` is ``"base"`` (the base model) or a reward; for every dataset of
+    ``method`` is ``"base"`` (the base model), a run (``vcd``, ``vcd@1``) or a run's
+    trade-off snapshot (``vcd@1~5``: scored on ``evaluation.tradeoff``'s items and seeds,
+    without VCD per frame, as replicate runs are); for every dataset of
     ``evaluation.datasets`` the finished run of that reward trained on the dataset's
     training set (:func:`method_runs`) has its LoRA folded into the transformer for
     sampling. One video per (eval item, seed), reused when complete and made by the same
@@ -215,7 +217,7 @@ def evaluate_method(
             "lora_content_sha256": lora_sha,
             "videos_fingerprint": fingerprint,
         }
-        items = read_split(layout, dataset, "eval")
+        items = evaluation.items_of(method, read_split(layout, dataset, "eval"))  # a snapshot: the trade-off subset
         order.update({(dataset, it.id): (len(order), k) for k, it in enumerate(items)})
         made = generate_method_videos(
             pipe,
@@ -240,7 +242,7 @@ def evaluate_method(
             layout,
             metric,
             settings.video,
-            vcd_seeds=evaluation.vcd_seeds,
+            vcd_seeds=evaluation.vcd_seeds_of(method),
             progress=progress,
         )
         per_video.append(pv)

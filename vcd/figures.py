@@ -38,6 +38,7 @@ __all__ = [
     "plot_finetune_curves",
     "plot_metric_bars",
     "plot_vcd_by_frame",
+    "plot_tradeoff",
     "frame_strips_by_method",
     "plot_human_votes",
 ]
@@ -381,6 +382,44 @@ def plot_vcd_by_frame(per_frame: pd.DataFrame, methods: Sequence[str], which: st
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(points: pd.DataFrame, consistency: str, motions: Sequence[str], title: str) -> plt.Figure:
+    """The consistency-motion trade-off (:mod:`vcd.tradeoff`): one panel per motion
+    metric, consistency to the conditioning image on x; one colour per reward, one path
+    per fine-tuning run from the base model (black star, step 0) through its snapshots
+    (small dots) to its last step (large dot)."""
+    fig, axes = plt.subplots(1, len(motions), figsize=(5.0 * len(motions), 4.2), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    rewards = list(dict.fromkeys(points.reward))
+    scale_x = 100.0 if metric_info(consistency).percent else 1.0
+    for ax, motion in zip(axes.flat, motions):
+        scale_y = 100.0 if metric_info(motion).percent else 1.0
+        for k, reward in enumerate(rewards):
+            colour = colours(k % 10)
+            for n, (_, path) in enumerate(points[points.reward == reward].groupby("run", sort=True)):
+                path = path.sort_values("step")
+                x, y = path[consistency].to_numpy() * scale_x, path[motion].to_numpy() * scale_y
+                ax.plot(x, y, color=colour, lw=1.2, alpha=0.75, marker=".", ms=5)
+                ax.plot(
+                    x[-1:],
+                    y[-1:],
+                    color=colour,
+                    marker="o",
+                    ms=7,
+                    ls="none",
+                    label=method_label(reward) if n == 0 else None,
+                )
+        base = points[points.step == 0].iloc[:1]
+        ax.plot(base[consistency] * scale_x, base[motion] * scale_y, "k*", ms=13, label="base model (step 0)", zorder=5)
+        ax.set_xlabel(metric_info(consistency).heading)
+        ax.set_ylabel(metric_info(motion).heading)
+        ax.grid(alpha=0.3)
+    steps = sorted(int(s) for s in set(points.step))
+    axes.flat[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{title}: each line is one fine-tuning run, through steps {steps}", fontsize=10)
     fig.tight_layout()
     return fig
 

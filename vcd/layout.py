@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .methods import split_replicate
+from .methods import split_replicate, split_snapshot
 
 __all__ = [
     "Layout",
@@ -35,6 +35,8 @@ __all__ = [
 DATA_README = "data/README.md"
 #: The sub-folder of a reward's run folders that holds its replicate runs (``seed-<k>/``).
 REPLICATES = "replicates"
+#: The folder of a run's trade-off snapshots, inside its adapter folder.
+SNAPSHOTS = "snapshots"
 
 
 def find_repo_root(start: str | Path | None = None) -> Path:
@@ -138,6 +140,12 @@ class RunFiles:
         """This run's checkpoint folders, oldest first (never another run's)."""
         return sorted(p for p in self.checkpoints.glob("step-*") if p.is_dir())
 
+    def snapshot(self, step: int) -> RunFiles:
+        """The run's adapter as it was after optimizer step ``step`` (a trade-off
+        snapshot, ``finetune.snapshots``): ``<adapter>/snapshots/step-<step>/``, with the
+        run's record (whose status says whether the run, snapshots included, finished)."""
+        return replace(self, adapter=self.adapter / SNAPSHOTS / f"step-{int(step):06d}")
+
     @property
     def curve(self) -> Path:
         return self.dir / "training_curve.png"
@@ -145,38 +153,6 @@ class RunFiles:
     @property
     def notebook(self) -> Path:
         return self.dir / "04_finetune.ipynb"
-
-
-@dataclass(frozen=True)
-class RerunFiles:
-    """``data/study_reruns/study-seed-<k>/``: what a rerun of the study keeps (:mod:`vcd.study`)."""
-
-    dir: Path
-
-    @property
-    def label(self) -> str:
-        return self.dir.name
-
-    @property
-    def record(self) -> Path:
-        """``record.json``: study seed, commit, settings digest, seconds, machine."""
-        return self.dir / "record.json"
-
-    @property
-    def claims(self) -> Path:
-        return self.dir / "claims.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.dir / "metrics.json"
-
-    @property
-    def provenance(self) -> Path:
-        return self.dir / "provenance.json"
-
-    @property
-    def summary(self) -> Path:
-        return self.dir / "summary.csv"
 
 
 @dataclass(frozen=True)
@@ -236,6 +212,30 @@ class StageResults:
 
     def folder(self, name: str) -> Path:
         return self.dir / name
+
+
+@dataclass(frozen=True)
+class RerunFiles(StageResults):
+    """``data/study_reruns/study-seed-<k>/``: what a rerun of the study keeps
+    (:mod:`vcd.study`): its ``metrics``, ``provenance`` and ``summary.csv``, and its own
+    ``record.json`` and ``claims.json``."""
+
+    @property
+    def label(self) -> str:
+        return self.dir.name
+
+    @property
+    def record(self) -> Path:
+        """``record.json``: study seed, commit, settings digest, seconds, machine."""
+        return self.json("record")
+
+    @property
+    def claims(self) -> Path:
+        return self.json("claims")
+
+    @property
+    def summary(self) -> Path:
+        return self.csv("summary")
 
 
 @dataclass(frozen=True)
@@ -438,7 +438,11 @@ class Layout:
 
     def run(self, method: str, dataset: str) -> RunFiles:
         """The run of ``method`` fine-tuned on ``dataset``'s training split: a reward's
-        first run (``vcd``) or a replicate run (``vcd@1``: ``<reward>/replicates/seed-1``)."""
+        first run (``vcd``), a replicate run (``vcd@1``: ``<reward>/replicates/seed-1``)
+        or a run's snapshot (``vcd@1~5``: :meth:`RunFiles.snapshot`)."""
+        run, step = split_snapshot(method)
+        if step is not None:  # ``vcd@1~5``: the run's snapshot after step 5
+            return self.run(run, dataset).snapshot(step)
         reward, run_seed = split_replicate(method)
         for name in (dataset, reward):
             if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -535,6 +539,12 @@ class Layout:
     def summary(self) -> Path:
         """Mean over runs with 95 % intervals, per (method, dataset, metric)."""
         return self.report.csv("summary")
+
+    @property
+    def tradeoff(self) -> Path:
+        """The consistency-motion trade-off: every run's path (base, snapshots, the run) on
+        the fixed subset, one row per (dataset, run, step) (:mod:`vcd.tradeoff`)."""
+        return self.report.csv("tradeoff")
 
     @property
     def claims(self) -> Path:

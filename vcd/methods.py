@@ -16,6 +16,8 @@ __all__ = [
     "is_stand_in",
     "replicate_name",
     "split_replicate",
+    "snapshot_name",
+    "split_snapshot",
 ]
 
 #: The base model's method name (no fine-tuning).
@@ -58,21 +60,48 @@ def replicate_name(reward: str, run_seed: int) -> str:
 
 
 def split_replicate(method: str) -> tuple[str, int | None]:
-    """``"vcd@2"`` -> ``("vcd", 2)``; ``"vcd"`` or ``"base"`` -> (the name, None)."""
-    reward, mark, seed = method.partition(REPLICATE_MARK)
+    """``"vcd@2"`` -> ``("vcd", 2)``; ``"vcd"`` or ``"base"`` -> (the name, None). A
+    snapshot's name (``"vcd@2~5"``, :func:`snapshot_name`) splits like its run's."""
+    reward, mark, seed = split_snapshot(method)[0].partition(REPLICATE_MARK)
     if not mark:
-        return method, None
+        return reward, None
     if not seed.isdigit():
         raise ValueError(f"{method!r}: a replicate run is named '<reward>{REPLICATE_MARK}<run seed>'")
     return reward, int(seed)
 
 
+#: Separates a run from the training step of one of its snapshots: ``vcd@1~5``.
+SNAPSHOT_MARK = "~"
+
+
+def snapshot_name(run: str, step: int) -> str:
+    """The method name of ``run``'s LoRA as it was after optimizer step ``step`` (a
+    trade-off snapshot, ``finetune.snapshots``): ``vcd~5``, ``vcd@1~10``."""
+    if SNAPSHOT_MARK in run:
+        raise ValueError(f"{run!r} is already a snapshot's name")
+    if int(step) < 1:
+        raise ValueError(f"a snapshot is taken after a step >= 1; got {step}")
+    return f"{run}{SNAPSHOT_MARK}{int(step)}"
+
+
+def split_snapshot(method: str) -> tuple[str, int | None]:
+    """``"vcd@1~5"`` -> ``("vcd@1", 5)``; a name without a snapshot -> (the name, None)."""
+    run, mark, step = method.partition(SNAPSHOT_MARK)
+    if not mark:
+        return method, None
+    if not step.isdigit():
+        raise ValueError(f"{method!r}: a snapshot is named '<run>{SNAPSHOT_MARK}<step>'")
+    return run, int(step)
+
+
 def method_label(name: str) -> str:
     """Display name of a method for tables and figures (stand-ins say so); a replicate
-    run is labelled with its reward's label and its run seed."""
-    reward, seed = split_replicate(name)
+    run is labelled with its reward's label and its run seed, a snapshot with its step."""
+    run, step = split_snapshot(name)
+    reward, seed = split_replicate(run)
     label = METHOD_LABELS.get(reward, reward)
-    return label if seed is None else f"{label} (run seed {seed})"
+    label = label if seed is None else f"{label} (run seed {seed})"
+    return label if step is None else f"{label} after step {step}"
 
 
 def is_stand_in(name: str) -> bool:

@@ -24,12 +24,14 @@ import dataclasses
 import difflib
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
+
+T = TypeVar("T")
 
 __all__ = [
     "SettingsError",
@@ -65,7 +67,9 @@ __all__ = [
     "CLIPScoreOptions",
     "RewardSettings",
     "MethodSettings",
+    "TradeoffConfig",
     "EvalConfig",
+    "TradeoffAxes",
     "ReportConfig",
     "HUMAN_CRITERIA",
     "HumanStudyConfig",
@@ -567,8 +571,16 @@ class FinetuneConfig:
     val_every: int
     val_items: int
     lora: LoraSettings
+    #: fractions of ``steps`` after which the LoRA is kept as a trade-off snapshot
+    #: (``<run>~<step>``, evaluated on ``evaluation.tradeoff``'s subset)
+    snapshots: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        _require(
+            all(0 < f < 1 for f in self.snapshots),
+            f"snapshots are fractions of the steps in (0, 1) (the last step is the run itself); "
+            f"got {list(self.snapshots)}",
+        )
         for name in (
             "steps",
             "batch_size",
@@ -592,6 +604,14 @@ class FinetuneConfig:
     def first_seed(self) -> int:
         """The seed of each method's run in the paper's protocol (one model per method)."""
         return self.run_seeds[0]
+
+    @property
+    def snapshot_steps(self) -> tuple[int, ...]:
+        """The optimizer steps after which a run keeps its LoRA (``snapshots`` x ``steps``,
+        rounded, at least 1 and before the last step; fractions that round to the same
+        step of a short run give one snapshot)."""
+        steps = {min(max(round(f * self.steps), 1), self.steps - 1) for f in self.snapshots}
+        return tuple(sorted(s for s in steps if s >= 1))
 
 
 @dataclass(frozen=True)
@@ -675,6 +695,22 @@ class MethodSettings:
 
 
 @dataclass(frozen=True)
+class TradeoffConfig:
+    """``evaluation.tradeoff``: the fixed subset on which every run's snapshots are
+    scored (the consistency-motion trade-off curves)."""
+
+    #: the first this many evaluation items of each dataset (null: all of them)
+    items: int | None
+    #: sampling seeds of the snapshots' videos (a subset of ``replicate_seeds``, so every
+    #: run's own videos give the path's last point)
+    seeds: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        _require(self.items is None or self.items >= 1, f"items must be >= 1 or null (all); got {self.items}")
+        _require(bool(self.seeds), "seeds must name at least one seed")
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """``evaluation``: which videos are generated and scored (Sec. 4.1: five seeds)."""
 
@@ -687,6 +723,7 @@ class EvalConfig:
     #: evaluation dataset -> the training dataset whose LoRAs make its videos; a dataset
     #: not listed uses its own (Sec. 4.1: VBench-I2V is evaluated with I2V-Bench's LoRAs)
     lora_from: Mapping[str, str]
+    tradeoff: TradeoffConfig
 
     def __post_init__(self) -> None:
         _require(bool(self.datasets), "datasets must name at least one dataset")
@@ -702,17 +739,52 @@ class EvalConfig:
             self.vcd_seeds is None or set(self.vcd_seeds) <= set(self.seeds),
             f"vcd_seeds {list(self.vcd_seeds or ())} must be a subset of seeds {list(self.seeds)} (or null: all)",
         )
+        _require(
+            set(self.tradeoff.seeds) <= set(self.replicate_seeds),
+            f"tradeoff.seeds {list(self.tradeoff.seeds)} must name seeds of replicate_seeds "
+            f"{list(self.replicate_seeds)} (every run's own videos end its trade-off path)",
+        )
 
     def seeds_of(self, method: str) -> tuple[int, ...]:
-        """The sampling seeds of ``method``'s videos: ``replicate_seeds`` for a replicate
-        run (``<reward>@<seed>``), ``seeds`` for the base model and each first run."""
-        from .methods import split_replicate
+        """The sampling seeds of ``method``'s videos: ``tradeoff.seeds`` for a snapshot
+        (``<run>~<step>``), ``replicate_seeds`` for a replicate run (``<reward>@<seed>``),
+        ``seeds`` for the base model and each first run."""
+        from .methods import split_replicate, split_snapshot
 
+        if split_snapshot(method)[1] is not None:
+            return self.tradeoff.seeds
         return self.seeds if split_replicate(method)[1] is None else self.replicate_seeds
+
+    def vcd_seeds_of(self, method: str) -> tuple[int, ...] | None:
+        """The seeds whose videos get VCD per frame (the drift curves the report draws for
+        the paper-protocol methods): ``vcd_seeds`` for the base model and each first run,
+        none (``()``) for replicate runs and snapshots, which no figure or claim reads."""
+        from .methods import split_replicate, split_snapshot
+
+        if split_snapshot(method)[1] is not None or split_replicate(method)[1] is not None:
+            return ()
+        return self.vcd_seeds
+
+    def items_of(self, method: str, items: Sequence[T]) -> list[T]:
+        """The evaluation items ``method`` is scored on: the first ``tradeoff.items`` for a
+        snapshot, every item otherwise."""
+        from .methods import split_snapshot
+
+        if split_snapshot(method)[1] is None or self.tradeoff.items is None:
+            return list(items)
+        return list(items)[: self.tradeoff.items]
 
     def trained_on(self, dataset: str) -> str:
         """The training dataset whose LoRAs generate ``dataset``'s evaluation videos."""
         return self.lora_from.get(dataset, dataset)
+
+
+@dataclass(frozen=True)
+class TradeoffAxes:
+    """``report.tradeoff``: the metrics of the consistency-motion trade-off figure."""
+
+    consistency: str  # the x axis: consistency to the conditioning image
+    motion: tuple[str, ...]  # one panel per motion metric (y axis)
 
 
 @dataclass(frozen=True)
@@ -722,6 +794,7 @@ class ReportConfig:
     table_metrics: tuple[str, ...]
     strip_images: tuple[str, ...] | int
     official: bool
+    tradeoff: TradeoffAxes
 
     def __post_init__(self) -> None:
         from .columns import METRICS
@@ -729,6 +802,10 @@ class ReportConfig:
         _require(bool(self.table_metrics), "table_metrics must name at least one metric")
         unknown = [m for m in self.table_metrics if m not in METRICS]
         _require(not unknown, f"table_metrics: unknown metric(s) {unknown}; expected some of {list(METRICS)}")
+        axes = [self.tradeoff.consistency, *self.tradeoff.motion]
+        unknown = [m for m in axes if m not in METRICS]
+        _require(not unknown, f"tradeoff: unknown metric(s) {unknown}; expected some of {list(METRICS)}")
+        _require(bool(self.tradeoff.motion), "tradeoff.motion must name at least one motion metric")
         _require(
             not isinstance(self.strip_images, int) or self.strip_images >= 1,
             "strip_images must be >= 1 or a list of ids",
@@ -897,6 +974,15 @@ class Settings:
 
         replicates = [replicate_name(r, s) for r in self.methods.rewards for s in self.finetune.run_seeds[1:]]
         return (*self.methods.all, *replicates)
+
+    @property
+    def snapshot_methods(self) -> tuple[str, ...]:
+        """Every fine-tuning run's trade-off snapshots (``<run>~<step>`` for each of
+        ``finetune.snapshot_steps``), run by run in :attr:`study_methods` order."""
+        from .methods import snapshot_name
+
+        steps = self.finetune.snapshot_steps
+        return tuple(snapshot_name(run, s) for r in self.methods.rewards for run in self.runs_of(r) for s in steps)
 
     def runs_of(self, reward: str) -> tuple[str, ...]:
         """The method names of ``reward``'s runs, one per ``finetune.run_seeds`` (first: the bare name)."""

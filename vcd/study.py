@@ -85,6 +85,7 @@ def study_seed_overlay(settings: Settings, study_seed: int) -> dict[str, Any]:
             "seeds": moved(ev.seeds),
             "replicate_seeds": moved(ev.replicate_seeds),
             "vcd_seeds": moved(ev.vcd_seeds),
+            "tradeoff": {"seeds": moved(ev.tradeoff.seeds)},
         },
     }
 

@@ -20,7 +20,9 @@ set. Its record ``runs/<dataset>/<reward>/`` (:class:`vcd.layout.RunFiles`) hold
 ``run_info.json``, whose ``status`` is ``complete`` only when the run finished
 (:mod:`vcd.runs`); later stages refuse anything else. The adapter,
 ``lora.safetensors`` (LoRA keys only) and ``lora_config.json``, goes to
-``models/lora/<dataset>/<reward>/``.
+``models/lora/<dataset>/<reward>/``; the LoRA after each of ``finetune.snapshot_steps``
+(the consistency-motion trade-off path) to its ``snapshots/step-<k>/``, written at the
+end from copies the checkpoints carry, so a resumed run has them too.
 """
 
 from __future__ import annotations
@@ -227,13 +229,17 @@ def run_finetune(
                 shutil.rmtree(old)
         for stale in (run.info, run.metrics, run.lora, run.lora_config, run.train_log, run.val_log):
             stale.unlink(missing_ok=True)  # never leave a finished-looking folder while training
+        for step in ft.snapshot_steps:  # the snapshots are rewritten from the checkpoints' copies at the end
+            shutil.rmtree(run.snapshot(step).adapter, ignore_errors=True)
     run.dir.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
     start_step, rows, val_rows, elapsed = 0, [], [], 0.0
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}  # step -> the LoRA after it (the trade-off path)
     if resumable:
         set_peft_model_state_dict(unwrapped, state["lora"])
         optimizer.load_state_dict(state["optimizer"])
         start_step, rows, val_rows, elapsed = state["step"], state["rows"], state["val_rows"], state["elapsed"]
+        snapshots = {int(k): v for k, v in state.get("snapshots", {}).items()}
     if accelerator.is_main_process:
         mark_running(run, reward_name, start_step)
 
@@ -322,6 +328,8 @@ def run_finetune(
         )
         bar.set_postfix(loss=f"{rows[-1]['loss']:.4f}")
         done = step + 1
+        if done in ft.snapshot_steps:  # copied, not referenced: the optimizer keeps updating the parameters
+            snapshots[done] = {k: v.detach().to("cpu").clone() for k, v in get_peft_model_state_dict(unwrapped).items()}
         if ft.val_every > 0 and (done % ft.val_every == 0 or done == total):
             validate(done)
             clock = time.perf_counter()
@@ -334,6 +342,7 @@ def run_finetune(
                 "val_rows": val_rows,
                 "elapsed": elapsed,
                 "digest": digest,
+                "snapshots": snapshots,
             }
             run.checkpoint(done).mkdir(parents=True, exist_ok=True)
             with atomic_path(run.checkpoint_state(done)) as tmp:
@@ -350,6 +359,19 @@ def run_finetune(
         write_csv(run.train_log, log)
         write_csv(run.val_log, pd.DataFrame(val_rows, columns=["step", "val_vcd"]))
         provenance = record(settings, layout.root, base_model=base, reward=reward.provenance())
+        missing = [s for s in ft.snapshot_steps if s not in snapshots]
+        if missing:  # a checkpoint of these settings always carries them: this is a bug, not bad input
+            raise RuntimeError(f"{run.dir}: no snapshot of the LoRA after step(s) {missing}")
+        final = {k: v.detach().clone() for k, v in get_peft_model_state_dict(unwrapped).items()}
+        for snap_step, snap in sorted(snapshots.items()):  # each written through the model, as the run's own
+            set_peft_model_state_dict(unwrapped, snap)
+            save_lora(
+                unwrapped,
+                run.snapshot(snap_step),
+                ft.lora,
+                metadata={"reward": reward_name, "steps": snap_step, "of_steps": total, "base_model": base["source"]},
+            )
+        set_peft_model_state_dict(unwrapped, final)
         save_lora(
             unwrapped, run, ft.lora, metadata={"reward": reward_name, "steps": total, "base_model": base["source"]}
         )
@@ -373,6 +395,7 @@ def run_finetune(
                 "digest": digest,
                 "resumed_from_step": start_step,
                 "steps": total,
+                "snapshot_steps": sorted(snapshots),
                 "lora_targets": targets,
                 "lora_parameters": int(sum(p.numel() for p in lora_params)),
                 **metrics,
