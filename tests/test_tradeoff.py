@@ -8,6 +8,7 @@ import pytest
 
 from vcd.tradeoff import (
     attach_tradeoff,
+    common_change,
     motion_at_gain,
     motion_claims,
     path_videos,
@@ -64,8 +65,20 @@ def test_motion_at_gain_interpolates_along_the_path():
     assert motion_at_gain(path, CONSISTENCY, MOTION, 0.2) == pytest.approx(6.0)  # half-way from step 5 to 20
     assert motion_at_gain(path, CONSISTENCY, MOTION, 0.1) == pytest.approx(8.0)
     assert np.isnan(motion_at_gain(path, CONSISTENCY, MOTION, 0.31))  # never reached
-    with pytest.raises(ValueError, match="must be > 0"):
+    with pytest.raises(ValueError, match="must be non-zero"):
         motion_at_gain(path, CONSISTENCY, MOTION, 0.0)
+    losing = path.assign(**{CONSISTENCY: [0.5, 0.4, 0.2]})  # a loss is read the same way, mirrored
+    assert motion_at_gain(losing, CONSISTENCY, MOTION, -0.2) == pytest.approx(6.0)
+    assert np.isnan(motion_at_gain(losing, CONSISTENCY, MOTION, 0.1))
+
+
+def test_the_common_change_is_the_one_every_run_reaches_in_the_same_direction():
+    def run(*values):
+        return pd.DataFrame({"step": [0, 5, 20], CONSISTENCY: [0.5, *values]})
+
+    assert common_change([run(0.6, 0.8), run(0.55, 0.7)], CONSISTENCY) == pytest.approx(0.2)
+    assert common_change([run(0.4, 0.2), run(0.45, 0.3)], CONSISTENCY) == pytest.approx(-0.2)
+    assert common_change([run(0.6, 0.8), run(0.45, 0.3)], CONSISTENCY) == 0.0  # opposite ways: none
 
 
 def test_paths_run_from_the_base_model_through_the_snapshots_on_the_subset_only():
@@ -103,12 +116,18 @@ def test_a_faster_learner_with_the_same_tradeoff_differs_at_equal_steps_not_at_e
     assert table.loc[0, "equal gain: reproduced"] and table.loc[0, "comparison"].startswith("+VCD (L2, Eq. 4) <")
 
 
-def test_no_consistency_gain_leaves_the_equal_gain_reading_undefined_and_says_why():
+def test_runs_moving_apart_leave_the_equal_gain_reading_undefined_and_say_why():
     per_video = _studied({"vcd": 0.1, "vcd_l2": -0.1}, {"vcd": 10, "vcd_l2": 10})
     points = tradeoff_points(path_videos(per_video, RUNS, STEPS, LAST), [CONSISTENCY, MOTION])
     l2 = next(r for r in read_motion_claims(points, CONSISTENCY, [MOTION]) if r["id"] == "C6b")
     assert np.isnan(l2["equal_gain"]["p_value"]) and not l2["equal_gain"]["reproduced"]
-    assert "gains no i2v_subject_hog" in l2["equal_gain"]["note"]
+    assert "do not all move i2v_subject_hog the same way" in l2["equal_gain"]["note"]
+    # both losing consistency: read at equal loss (a faster loser with the same trade-off is no different)
+    per_video = _studied({"vcd": -0.1, "vcd_l2": -0.2}, {"vcd": 10, "vcd_l2": 10})
+    points = tradeoff_points(path_videos(per_video, RUNS, STEPS, LAST), [CONSISTENCY, MOTION])
+    l2 = next(r for r in read_motion_claims(points, CONSISTENCY, [MOTION]) if r["id"] == "C6b")
+    assert l2["equal_gain"]["gain"] == pytest.approx(-0.1, rel=0.05)
+    assert abs(l2["equal_gain"]["effect"]) < 0.05 and l2["equal_steps"]["effect"] == pytest.approx(1.0, abs=0.1)
     claims = [{"id": "C6b", "dataset": "d", "effect": 0.0}, {"id": "C1a", "dataset": "d", "effect": 0.0}]
     attached = attach_tradeoff(claims, [l2])
     assert attached[0]["tradeoff_equal_gain"] is l2["equal_gain"] and "tradeoff_equal_gain" not in attached[1]

@@ -418,9 +418,10 @@ def plot_tradeoff(points: pd.DataFrame, consistency: str, motions: Sequence[str]
         ax.set_ylabel(metric_info(motion).heading)
         ax.grid(alpha=0.3)
     steps = sorted(int(s) for s in set(points.step))
-    axes.flat[0].legend(fontsize=7, frameon=False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.suptitle(f"{title}: each line is one fine-tuning run, through steps {steps}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))  # the legend goes below the panels, off the paths (footer below it)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.035), ncol=4, fontsize=7.5, frameon=False)
     return fig
 
 

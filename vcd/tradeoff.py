@@ -19,10 +19,13 @@ unit (one value per run, Welch's t-test between the two methods' runs, Holm acro
 claims of a dataset):
 
 - **at equal steps**: motion after the last step, on the subset;
-- **at equal consistency gain**: motion where each run's path reaches the same gain in
-  consistency over the base model, g* = the largest gain *every* run of both methods
-  reaches (linear interpolation along the path between the two points that bracket
-  it). Where a run gains nothing, the reading is undefined and said so.
+- **at equal consistency gain**: motion where each run's path reaches the same change
+  in consistency over the base model, g* = the largest change *every* run of both
+  methods reaches (linear interpolation along the path between the two points that
+  bracket it). Where every run loses consistency (as fine-tuning on the embedded toy
+  does for some rewards), g* is negative and the reading is at equal *loss*; where the
+  runs move in opposite directions there is no common change, and the reading is
+  undefined and said so.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "path_videos",
     "tradeoff_points",
     "motion_at_gain",
+    "common_change",
     "motion_claims",
     "read_motion_claims",
     "tradeoff_claims_frame",
@@ -101,20 +105,39 @@ def tradeoff_points(videos: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFram
 
 
 def motion_at_gain(path: pd.DataFrame, consistency: str, motion: str, gain: float) -> float:
-    """``motion`` where one run's path first reaches a consistency gain of ``gain`` over
-    its step-0 point (the base model), linearly interpolated between the two points that
-    bracket it; NaN if the path never reaches it. ``path`` is one run's rows of
-    :func:`tradeoff_points`."""
+    """``motion`` where one run's path first reaches a consistency change of ``gain`` over
+    its step-0 point (the base model; a negative ``gain`` is a loss), linearly
+    interpolated between the two points that bracket it; NaN if the path never reaches
+    it. ``path`` is one run's rows of :func:`tradeoff_points`."""
+    if gain == 0:
+        raise ValueError("a consistency change must be non-zero (step 0 has change 0)")
     path = path.sort_values("step")
-    gains = (path[consistency] - path[consistency].iloc[0]).to_numpy(dtype=float)
+    sign = 1.0 if gain > 0 else -1.0  # a loss is read as a gain of the negated measure
+    gains = sign * (path[consistency] - path[consistency].iloc[0]).to_numpy(dtype=float)
     values = path[motion].to_numpy(dtype=float)
-    if gain <= 0:
-        raise ValueError(f"a consistency gain must be > 0; got {gain}")
+    target = sign * gain
     for k in range(1, len(gains)):
-        if gains[k] >= gain:  # the first such k: gains[k - 1] < gain <= gains[k] (gains[0] = 0)
-            w = (gain - gains[k - 1]) / (gains[k] - gains[k - 1])
+        if gains[k] >= target:  # the first such k: gains[k - 1] < target <= gains[k] (gains[0] = 0)
+            w = (target - gains[k - 1]) / (gains[k] - gains[k - 1])
             return float(values[k - 1] + w * (values[k] - values[k - 1]))
     return float("nan")
+
+
+def common_change(paths: Sequence[pd.DataFrame], consistency: str) -> float:
+    """The consistency change every one of ``paths`` reaches: where all runs move the same
+    way (their last points all above, or all below, the base model), the smallest of their
+    largest changes in that direction (negative for a loss); 0 where they do not agree."""
+    finals, extremes = [], []
+    for path in paths:
+        change = path.sort_values("step")[consistency].to_numpy(dtype=float)
+        change = change - change[0]
+        finals.append(change[-1])
+        extremes.append((change.max(), change.min()))
+    if all(f > 0 for f in finals):
+        return float(min(hi for hi, _ in extremes))
+    if all(f < 0 for f in finals):
+        return float(max(lo for _, lo in extremes))
+    return 0.0
 
 
 def motion_claims(motions: Collection[str]) -> list[Claim]:
@@ -140,20 +163,15 @@ def _at_gain(consistency: str, metric: str, gain: float) -> Callable[[pd.DataFra
     return lambda path: motion_at_gain(path, consistency, metric, gain)
 
 
-def _best_gain(path: pd.DataFrame, consistency: str) -> float:
-    """The largest consistency gain over the base model along one run's path."""
-    path = path.sort_values("step")
-    return float((path[consistency] - path[consistency].iloc[0]).max())
-
-
 def read_motion_claims(points: pd.DataFrame, consistency: str, motions: Collection[str]) -> list[dict[str, Any]]:
     """Each motion claim (:func:`motion_claims`) on each dataset, at equal steps and at
     equal consistency gain (module docstring); the run is the unit of replication.
 
     Returns one result per (claim, dataset): ``equal_steps`` and ``equal_gain``, each with
     the effect (first minus second, the metric's units), the raw and Holm-adjusted
-    p-values, the runs per side and ``reproduced``; ``equal_gain`` also has the gain g*
-    it reads at, and a ``note`` where it cannot be read (a run that gains no consistency).
+    p-values, the runs per side and ``reproduced``; ``equal_gain`` also has the change g*
+    it reads at (negative: a loss), and a ``note`` where it cannot be read (runs that
+    move consistency in opposite directions).
     """
     out: list[dict[str, Any]] = []
     for dataset in sorted(set(points.dataset)):
@@ -176,10 +194,11 @@ def read_motion_claims(points: pd.DataFrame, consistency: str, motions: Collecti
             last = [_per_run(data, r, _last(claim.metric)) for r in _pair(claim)]
             result["equal_steps"] = _reading(last, step=int(data.step.max()))
             pair = data[data.reward.isin(_pair(claim))]
-            gain = min(_best_gain(path, consistency) for _, path in pair.groupby("run"))
-            if gain <= 0:
+            gain = common_change([path for _, path in pair.groupby("run")], consistency)
+            if gain == 0:
                 result["equal_gain"] = _reading(None, gain=gain) | {
-                    "note": f"a run of {claim.first} or {claim.second} gains no {consistency} over the base model"
+                    "note": f"the runs of {claim.first} and {claim.second} do not all move {consistency} the same "
+                    "way from the base model: no consistency change all of them reach"
                 }
             else:
                 at = [_per_run(data, r, _at_gain(consistency, claim.metric, gain)) for r in _pair(claim)]
@@ -226,7 +245,7 @@ def tradeoff_claims_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
                 "equal steps: effect": steps.get("effect", np.nan),
                 "equal steps: p (Holm)": steps.get("p_holm", np.nan),
                 "equal steps: reproduced": bool(steps.get("reproduced", False)),
-                "equal gain: gain g*": gain.get("gain", np.nan),
+                "equal gain: change g*": gain.get("gain", np.nan),
                 "equal gain: effect": gain.get("effect", np.nan),
                 "equal gain: p (Holm)": gain.get("p_holm", np.nan),
                 "equal gain: reproduced": bool(gain.get("reproduced", False)),
