@@ -187,12 +187,19 @@ def estimate(model: str) -> dict:
     runs = len(settings.methods.train_on) * len(settings.methods.rewards) * len(ft.run_seeds)
     eval_items = {d: EVAL_ITEMS[d] for d in settings.evaluation.datasets}
     seeds_per_item = sum(len(settings.evaluation.seeds_of(m)) for m in settings.study_methods)
-    videos = sum(eval_items.values()) * seeds_per_item
+    # every run's trade-off snapshots, on the first evaluation.tradeoff.items items of each dataset
+    tradeoff = settings.evaluation.tradeoff
+    snapshot_items = sum(min(tradeoff.items or n, n) for n in eval_items.values())
+    snapshot_videos = len(settings.snapshot_methods) * len(tradeoff.seeds) * snapshot_items
+    videos = sum(eval_items.values()) * seeds_per_item + snapshot_videos
     run_flops = sum(micro_step.values()) * ft.grad_accumulation * ft.batch_size * ft.steps
     stages = {
         "finetune (one run)": run_flops,
         f"finetune (all {runs} runs)": run_flops * runs,
-        f"evaluate: generation + VCD ({videos:,} videos)": sum(per_video.values()) * videos,
+        f"evaluate: generation + VCD ({videos:,} videos, {snapshot_videos:,} of them trade-off snapshots)": sum(
+            per_video.values()
+        )
+        * videos,
     }
 
     def hours(flops: float, mfu: float) -> float:
@@ -220,6 +227,7 @@ def estimate(model: str) -> dict:
         "eval_items": eval_items,
         "eval_seeds": len(settings.evaluation.seeds),
         "methods": list(settings.study_methods),
+        "snapshot_videos": snapshot_videos,
         "stages": {
             name: {"pflop": flops / 1e15, **{f"gpu_hours_mfu_{m:.2f}": hours(flops, m) for m in MFU}}
             for name, flops in stages.items()
