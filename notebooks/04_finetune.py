@@ -55,7 +55,8 @@ from vcd.training import run_finetunes, train_dataset
 layout = Layout.discover()
 settings = Settings.load(params_file or layout.params_file)
 dataset = train_dataset(settings, dataset)
-runs = {name: layout.run(name, dataset) for name in settings.runs_of(reward)}  # run_finetunes checks them all first
+run_seeds = settings.run_seeds_of(reward)  # run name -> run seed
+runs = {name: layout.run(name, dataset) for name in run_seeds}  # run_finetunes checks them all first
 train_items = read_split(layout, dataset, "train")
 ft = settings.finetune
 print(f"reward: {method_label(reward)}" + (f"  [STAND-IN for {STAND_INS[reward]}]" if reward in STAND_INS else ""))
@@ -76,8 +77,7 @@ pd.DataFrame(json.loads(layout.reward_runs(reward, dataset).read_text())["runs"]
 
 # %%
 logs = {
-    f"run seed {seed}": (pd.read_csv(run.train_log), pd.read_csv(run.val_log))
-    for seed, run in zip(ft.run_seeds, runs.values(), strict=True)
+    f"run seed {run_seeds[name]}": (pd.read_csv(run.train_log), pd.read_csv(run.val_log)) for name, run in runs.items()
 }
 fig = plot_finetune_curves(logs, f"{method_label(reward)} on {dataset}")
 save_figure(fig, layout.run(reward, dataset).curve, footer=profile_label(settings.profile))

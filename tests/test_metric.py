@@ -217,7 +217,28 @@ def test_numpy_sort_path_matches_torch_sort():
     from vcd.metric import _sort_last_dim
 
     values = torch.randn(64, 3000)
+    values[:, :50] = 0.0
+    values[:, 50:100] = -0.0
+    values[:, 100:150] = -1.5  # ties and both zeros
     torch.testing.assert_close(_sort_last_dim(values), torch.sort(values, dim=-1).values, rtol=0, atol=0)
+
+
+def test_autograd_sort_path_matches_torch_sort_values_and_gradients():
+    from vcd.metric import _sort_last_dim
+
+    generator = torch.Generator().manual_seed(0)
+    # distinct values (ties may legitimately share gradients differently) over many
+    # magnitudes and both signs, in a different random order in every row
+    magnitudes = torch.logspace(-3, 3, 3000) * torch.where(torch.arange(3000) % 2 == 0, 1.0, -1.0)
+    order = torch.argsort(torch.rand(64, 3000, generator=generator), dim=-1)
+    base = magnitudes[order].view(2, 32, 3000)
+    weight = torch.randn(2, 32, 3000, generator=generator)
+    ours, reference = base.clone().requires_grad_(True), base.clone().requires_grad_(True)
+    sorted_ours, sorted_reference = _sort_last_dim(ours), torch.sort(reference, dim=-1).values
+    torch.testing.assert_close(sorted_ours, sorted_reference, rtol=0, atol=0)
+    (sorted_ours * weight).sum().backward()
+    (sorted_reference * weight).sum().backward()
+    torch.testing.assert_close(ours.grad, reference.grad, rtol=0, atol=0)
 
 
 def test_bfloat16_module_and_inputs(video):

@@ -199,6 +199,7 @@ def test_the_study_evaluates_every_run_seed_of_every_reward():
     assert settings.finetune.first_seed == 4
     assert settings.study_methods == ("base", "vcd", "vcd_l2", "vcd@7", "vcd_l2@7")
     assert settings.runs_of("vcd") == ("vcd", "vcd@7")
+    assert settings.run_seeds_of("vcd") == {"vcd": 4, "vcd@7": 7}
     ev = settings.evaluation
     assert ev.seeds_of("vcd") == ev.seeds and ev.seeds_of("vcd@7") == ev.replicate_seeds
 

@@ -114,6 +114,7 @@ def test_a_faster_learner_with_the_same_tradeoff_differs_at_equal_steps_not_at_e
     assert l2["equal_gain"]["effect"] < -0.5 and l2["equal_gain"]["reproduced"]
     table = tradeoff_claims_frame([l2])
     assert table.loc[0, "equal gain: reproduced"] and table.loc[0, "comparison"].startswith("+VCD (L2, Eq. 4) <")
+    assert tradeoff_claims_frame([l2 | {"sign": ">"}]).loc[0, "comparison"].startswith("+VCD (L2, Eq. 4) >")
 
 
 def test_runs_moving_apart_leave_the_equal_gain_reading_undefined_and_say_why():

@@ -69,6 +69,10 @@ __all__ = [
 PRESETS = VCD_PRESETS
 
 FrameIndex = int | str | torch.Tensor | Sequence[int] | None
+#: which encoded images a batch of pairs compares: an index tensor, or a slice (a
+#: contiguous block, or one image broadcast against many), which costs no gather
+#: and whose backward is no scatter.
+Rows = torch.Tensor | slice
 
 
 def _derive_seed(seed: int, purpose: str) -> int:
@@ -137,32 +141,60 @@ def _fit_projections(projections: torch.Tensor, height: int, width: int) -> torc
 _SORT_POOL: ThreadPoolExecutor | None = None
 
 
-def _sort_last_dim(values: torch.Tensor) -> torch.Tensor:
-    """Sort along the last dimension.
-
-    Without autograd on the CPU, NumPy's SIMD sort run on row blocks in a small
-    thread pool is faster than ``torch.sort`` (README, Performance); the result is
-    identical. With autograd, or on GPU, ``torch.sort`` (which records the permutation
-    for the backward pass) is used.
-    """
+def _in_row_blocks(rows: np.ndarray, out: np.ndarray, work) -> None:
+    """``out[block] = work(rows[block])`` over row blocks, one per torch thread (NumPy's
+    sorts release the GIL, so the blocks run in parallel)."""
     global _SORT_POOL
-    if values.requires_grad or values.device.type != "cpu" or values.dtype != torch.float32 or values.numel() < 1 << 16:
-        return torch.sort(values, dim=-1).values
-    rows = values.detach().contiguous().reshape(-1, values.shape[-1]).numpy()
-    out = np.empty_like(rows)
     workers = max(1, min(torch.get_num_threads(), rows.shape[0]))
     bounds = np.linspace(0, rows.shape[0], workers + 1).astype(int)
 
-    def sort_block(k: int) -> None:
-        out[bounds[k] : bounds[k + 1]] = np.sort(rows[bounds[k] : bounds[k + 1]], axis=-1)
+    def block(k: int) -> None:
+        out[bounds[k] : bounds[k + 1]] = work(rows[bounds[k] : bounds[k + 1]])
 
     if workers == 1:
-        sort_block(0)
-    else:
-        if _SORT_POOL is None or _SORT_POOL._max_workers < workers:
-            _SORT_POOL = ThreadPoolExecutor(max_workers=workers)
-        list(_SORT_POOL.map(sort_block, range(workers)))
-    return torch.from_numpy(out).reshape(values.shape)
+        block(0)
+        return
+    if _SORT_POOL is None or _SORT_POOL._max_workers < workers:
+        _SORT_POOL = ThreadPoolExecutor(max_workers=workers)
+    list(_SORT_POOL.map(block, range(workers)))
+
+
+def _sorting_permutation(rows: np.ndarray) -> np.ndarray:
+    """Per row of float32 ``rows`` ([R, L]), the positions in ascending order of value.
+
+    Each value's bits become an order-preserving signed 32-bit key (negative floats
+    have their magnitude bits flipped), packed above its position into one int64 and
+    sorted with NumPy's SIMD integer sort: the permutation comes out of one value sort,
+    which is faster on the CPU than ``torch.sort`` or ``np.argsort``.
+    """
+    bits = rows.view(np.int32).astype(np.int64)
+    keys = np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+    keys <<= 32
+    keys |= np.arange(rows.shape[-1], dtype=np.int64)
+    keys.sort(axis=-1)
+    return keys & 0xFFFFFFFF
+
+
+def _sort_last_dim(values: torch.Tensor) -> torch.Tensor:
+    """Sort along the last dimension (differentiably when ``values`` requires grad).
+
+    On the CPU (float32, large inputs) the sort runs in NumPy on row blocks in a small
+    thread pool, faster than ``torch.sort`` (README, Performance): without autograd the
+    values are sorted directly; with autograd the sorting permutation is computed
+    without it and the values are gathered through it, so the backward pass is the same
+    scatter of gradients to the original positions that ``torch.sort``'s records. Both
+    give exactly ``torch.sort``'s values. On GPU, ``torch.sort`` is used.
+    """
+    if values.device.type != "cpu" or values.dtype != torch.float32 or values.numel() < 1 << 16:
+        return torch.sort(values, dim=-1).values
+    rows = values.detach().contiguous().reshape(-1, values.shape[-1]).numpy()
+    if not values.requires_grad:
+        out = np.empty_like(rows)
+        _in_row_blocks(rows, out, lambda block: np.sort(block, axis=-1))
+        return torch.from_numpy(out).reshape(values.shape)
+    order = np.empty(rows.shape, dtype=np.int64)
+    _in_row_blocks(rows, order, _sorting_permutation)
+    return values.gather(-1, torch.from_numpy(order).reshape(values.shape))
 
 
 def _sorted_projections(maps: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
@@ -333,9 +365,7 @@ class VideoConsistencyDistance(nn.Module):
         ordered = _sorted_projections(torch.cat([amplitude, phase]), projections)
         return ordered[: feats.shape[0]], ordered[feats.shape[0] :]
 
-    def _pair_terms(
-        self, feats: list[torch.Tensor], left: torch.Tensor, right: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
+    def _pair_terms(self, feats: list[torch.Tensor], left: Rows, right: Rows) -> dict[str, torch.Tensor]:
         """Per-term distances summed over layers, unweighted: ``amplitude`` and ``phase``
         (frequency space) or ``feature`` (feature space), each [K]."""
         cfg = self.config
@@ -349,7 +379,7 @@ class VideoConsistencyDistance(nn.Module):
                 totals[name] = term if name not in totals else totals[name] + term
         return totals
 
-    def _pair_distance(self, feats: list[torch.Tensor], left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    def _pair_distance(self, feats: list[torch.Tensor], left: Rows, right: Rows) -> torch.Tensor:
         """Unweighted distance between encoded images ``left[k]`` and ``right[k]`` -> [K]."""
         return self.combine(self._pair_terms(feats, left, right))
 
@@ -366,16 +396,15 @@ class VideoConsistencyDistance(nn.Module):
         feats, left, right = self._encode_pairs(x, y)
         return self._pair_terms(feats, left, right)
 
-    def _encode_pairs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    def _encode_pairs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[torch.Tensor], Rows, Rows]:
         """Encode ``x`` and ``y`` in one pass -> (features, left, right): pair k compares
         image ``left[k]`` with image ``right[k]``. A single ``x`` ([1, 3, H, W]) is
         compared with every image of ``y`` and encoded (and projected) once."""
         self._check_pair(x, y)
         batch = y.shape[0]
         feats = self.encoder(torch.cat([x, y]).clamp(0, 1))
-        pairs = torch.arange(batch, device=y.device)
-        left = pairs if x.shape[0] == batch else torch.zeros_like(pairs)
-        return feats, left, pairs + x.shape[0]
+        # a single x is one row broadcast against every y (its statistics computed once)
+        return feats, slice(0, x.shape[0]), slice(x.shape[0], x.shape[0] + batch)
 
     def _check_pair(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self._check_images("x", x, "[B, 3, H, W]")
@@ -486,8 +515,7 @@ class VideoConsistencyDistance(nn.Module):
             return self.weighted_mean(self._all_frames(video, cond_images), num_frames)
         frames = video[torch.arange(batch, device=video.device), index.to(video.device) - 1]
         feats = self.encoder(torch.cat([cond_images, frames]).clamp(0, 1))
-        pairs = torch.arange(batch, device=video.device)
-        d = self._pair_distance(feats, pairs, pairs + batch)
+        d = self._pair_distance(feats, slice(0, batch), slice(batch, 2 * batch))
         return self.weights(index, num_frames).to(d.device, d.dtype) * d
 
 

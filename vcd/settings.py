@@ -990,6 +990,10 @@ class Settings:
 
         return (reward, *(replicate_name(reward, s) for s in self.finetune.run_seeds[1:]))
 
+    def run_seeds_of(self, reward: str) -> dict[str, int]:
+        """``reward``'s runs (:meth:`runs_of`) -> the run seed each was fine-tuned from."""
+        return dict(zip(self.runs_of(reward), self.finetune.run_seeds, strict=True))
+
     @property
     def sampling(self) -> SamplingConfig:
         """The video shape and the denoising loop, as sampling needs them."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .claims import CLAIMS, Claim
+from .claims import BASELINE, CLAIMS, Claim
 from .methods import BASE, snapshot_name, split_replicate, split_snapshot
 from .mixed_effects import holm
 from .statistics import welch_test
@@ -143,11 +143,7 @@ def common_change(paths: Sequence[pd.DataFrame], consistency: str) -> float:
 def motion_claims(motions: Collection[str]) -> list[Claim]:
     """The paper's motion claims between two fine-tuned methods (App. C.3; Table 5's
     temporal weight) on the trade-off figure's motion metrics: the ones a path can read."""
-    return [c for c in CLAIMS if c.metric in motions and BASE not in (c.first, c.second) and "{" not in c.second]
-
-
-def _pair(claim: Claim) -> tuple[str, str]:
-    return claim.first, claim.second
+    return [c for c in CLAIMS if c.metric in motions and BASE not in (c.first, c.second) and c.second != BASELINE]
 
 
 def _per_run(points: pd.DataFrame, reward: str, value: Callable[[pd.DataFrame], float]) -> np.ndarray:
@@ -186,14 +182,16 @@ def read_motion_claims(points: pd.DataFrame, consistency: str, motions: Collecti
                 "first": claim.first,
                 "second": claim.second,
                 "kind": claim.kind,
+                "sign": claim.sign,
             }
             if not {claim.first, claim.second} <= set(data.reward):
                 result["note"] = f"not evaluated: {sorted({claim.first, claim.second} - set(data.reward))}"
                 results.append((claim, result))
                 continue
-            last = [_per_run(data, r, _last(claim.metric)) for r in _pair(claim)]
+            pair_rewards = (claim.first, claim.second)
+            last = [_per_run(data, r, _last(claim.metric)) for r in pair_rewards]
             result["equal_steps"] = _reading(last, step=int(data.step.max()))
-            pair = data[data.reward.isin(_pair(claim))]
+            pair = data[data.reward.isin(pair_rewards)]
             gain = common_change([path for _, path in pair.groupby("run")], consistency)
             if gain == 0:
                 result["equal_gain"] = _reading(None, gain=gain) | {
@@ -201,7 +199,7 @@ def read_motion_claims(points: pd.DataFrame, consistency: str, motions: Collecti
                     "way from the base model: no consistency change all of them reach"
                 }
             else:
-                at = [_per_run(data, r, _at_gain(consistency, claim.metric, gain)) for r in _pair(claim)]
+                at = [_per_run(data, r, _at_gain(consistency, claim.metric, gain)) for r in pair_rewards]
                 result["equal_gain"] = _reading(at, gain=gain)
             results.append((claim, result))
         for reading in ("equal_steps", "equal_gain"):
@@ -241,7 +239,7 @@ def tradeoff_claims_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
                 "id": r["id"],
                 "dataset": r["dataset"],
                 "metric": r["metric"],
-                "comparison": f"{method_label(r['first'])} < {method_label(r['second'])}",
+                "comparison": f"{method_label(r['first'])} {r['sign']} {method_label(r['second'])}",
                 "equal steps: effect": steps.get("effect", np.nan),
                 "equal steps: p (Holm)": steps.get("p_holm", np.nan),
                 "equal steps: reproduced": bool(steps.get("reproduced", False)),

@@ -427,12 +427,13 @@ def run_finetunes(
     with its seed and comparable numbers, the run-to-run spread at a glance. Returns the
     runs' infos in seed order.
     """
-    names = settings.runs_of(reward_name)
-    runs = [layout.run(name, dataset) for name in names]
-    for run in runs:
+    seeds = settings.run_seeds_of(reward_name)
+    runs = {name: layout.run(name, dataset) for name in seeds}
+    for run in runs.values():
         validate_finetune(reward_name, run)
     infos = []
-    for name, run, seed in zip(names, runs, settings.finetune.run_seeds, strict=True):
+    for name, seed in seeds.items():
+        run = runs[name]
         if progress:
             print(f"run {name} (run seed {seed}) -> {layout.relative(run.dir)}")
         infos.append(
@@ -443,7 +444,7 @@ def run_finetunes(
     keys = ("loss_first_quarter", "loss_last_quarter", "val_vcd_first", "val_vcd_last", "seconds_per_step", "seconds")
     rows = [
         {"method": name, "run_seed": seed, "dir": layout.relative(run.dir), **{k: info[k] for k in keys if k in info}}
-        for name, run, seed, info in zip(names, runs, settings.finetune.run_seeds, infos, strict=True)
+        for (name, seed), run, info in zip(seeds.items(), runs.values(), infos, strict=True)
     ]
     write_json(layout.reward_runs(reward_name, dataset), {"reward": reward_name, "dataset": dataset, "runs": rows})
     return infos
