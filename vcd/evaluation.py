@@ -208,6 +208,7 @@ def evaluate_method(
                 "video": settings.as_dict()["video"],
                 "base": base,
                 "lora": lora_sha,
+                "batch_videos": evaluation.batch_videos,  # which videos share a batch moves floats
             }
             loaded = (run, pipe, params_digest(shaping), lora_sha)
         _, pipe, fingerprint, lora_sha = loaded
@@ -231,6 +232,7 @@ def evaluate_method(
             fingerprint,
             progress=progress,
             shard=shard,
+            batch_videos=evaluation.batch_videos,
         )
         counts["generated"] += made["generated"]
         counts["skipped"] += made["skipped"]

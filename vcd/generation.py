@@ -13,6 +13,7 @@ import json
 import shutil
 from collections.abc import Sequence
 
+import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -46,6 +47,7 @@ def generate_method_videos(
     fingerprint: str,
     progress: bool = True,
     shard: Shard | None = None,
+    batch_videos: int = 1,
 ) -> dict[str, int]:
     """Generate one video per (item, seed) of ``method`` on ``dataset``, plus each
     item's conditioning image. Videos already written and complete (right frame count
@@ -54,10 +56,18 @@ def generate_method_videos(
     recorded with them; otherwise the folder's videos are stale and deleted first.
     With a ``shard`` of several processes, each generates the videos of its share of the
     items; the main one checks the folder's fingerprint first, the others wait for it.
-    Returns the counts of generated and skipped videos."""
+
+    Videos are sampled in batches of whole items, gathered in order until a batch has at
+    least ``batch_videos`` videos: a method with one seed per item (a trade-off snapshot)
+    would otherwise sample each video alone, which on the CPU runs PyTorch's slow
+    batch-of-one convolution kernels (README, Performance). Each video's noise comes from
+    its own seed's generator whatever batch it is in. Returns the counts of generated and
+    skipped videos."""
     from .sampling import generate_video
     from .video_io import video_is_complete, write_video
 
+    if batch_videos < 1:
+        raise ValueError(f"batch_videos must be at least 1, got {batch_videos}")
     shard = shard or Shard()
     check_unique_prompts(items)
     out_dir, stamp = layout.method_videos(method, dataset), layout.generation_stamp(method, dataset)
@@ -70,9 +80,8 @@ def generate_method_videos(
     items = shard.take(items)
     size = (sampling.width, sampling.height)
     counts = {"generated": 0, "skipped": 0}
-    for item in tqdm(
-        items, desc=f"generating {method}/{dataset}" + (f" [{shard}]" if shard.count > 1 else ""), disable=not progress
-    ):
+    batches: list[list[tuple[Item, np.ndarray, int]]] = [[]]  # (item, image, seed) per video
+    for item in items:
         image = load_image(item.image)
         with atomic_path(layout.conditioning_image(method, dataset, item.caption)) as tmp:
             Image.fromarray(image).save(tmp)
@@ -82,10 +91,16 @@ def generate_method_videos(
             if not video_is_complete(layout.video_file(method, dataset, item.caption, s), sampling.num_frames, size)
         ]
         counts["skipped"] += len(seeds) - len(todo)
-        if not todo:
-            continue
-        videos = generate_video(pipe, [image] * len(todo), [item.caption] * len(todo), todo, sampling)
-        for seed, frames in zip(todo, videos, strict=True):
-            write_video(layout.video_file(method, dataset, item.caption, seed), to_uint8(frames), fps=fps)
-            counts["generated"] += 1
+        if len(batches[-1]) >= batch_videos:
+            batches.append([])
+        batches[-1] += [(item, image, s) for s in todo]
+    label = f"generating {method}/{dataset}" + (f" [{shard}]" if shard.count > 1 else "")
+    with tqdm(total=sum(map(len, batches)), desc=label, unit="video", disable=not progress) as bar:
+        for batch in (b for b in batches if b):
+            items_, images, batch_seeds = zip(*batch, strict=True)
+            videos = generate_video(pipe, list(images), [it.caption for it in items_], list(batch_seeds), sampling)
+            for item, seed, frames in zip(items_, batch_seeds, videos, strict=True):
+                write_video(layout.video_file(method, dataset, item.caption, seed), to_uint8(frames), fps=fps)
+                counts["generated"] += 1
+            bar.update(len(batch))
     return counts

@@ -724,12 +724,17 @@ class EvalConfig:
     #: not listed uses its own (Sec. 4.1: VBench-I2V is evaluated with I2V-Bench's LoRAs)
     lora_from: Mapping[str, str]
     tradeoff: TradeoffConfig
+    #: videos sampled in one batch: whole items are gathered until the batch has at least
+    #: this many (an item's seeds are never split), so a snapshot's one seed per item does
+    #: not run alone (:func:`vcd.generation.generate_method_videos`)
+    batch_videos: int
 
     def __post_init__(self) -> None:
         _require(bool(self.datasets), "datasets must name at least one dataset")
         unknown = [d for d in [*self.lora_from, *self.lora_from.values()] if d not in DATASET_NAMES]
         _require(not unknown, f"lora_from: unknown dataset(s) {unknown}; expected some of {list(DATASET_NAMES)}")
         _require(bool(self.seeds), "seeds must name at least one seed (the paper uses five)")
+        _require(self.batch_videos >= 1, f"batch_videos must be at least 1, got {self.batch_videos}")
         _require(len(set(self.seeds)) == len(self.seeds), f"seeds lists a seed twice: {list(self.seeds)}")
         _require(
             bool(self.replicate_seeds) and set(self.replicate_seeds) <= set(self.seeds),
