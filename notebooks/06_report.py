@@ -21,7 +21,8 @@
 # t-tests) and regenerates Table 2's layout, Table 1's amplitude / phase ablation, the
 # temporal-weight ablation (Table 5), the L2 / feature-space ablation with dynamic
 # degree (App. C.3), the consistency-motion trade-off curves, Fig. 6-style bars,
-# Fig. 14-style frame strips, VCD against the frame index, and a table testing each of
+# Fig. 14-style frame strips, VCD against the frame index, a related method in the same
+# harness (ConsistI2V's FrameInit, with and without VCD), and a table testing each of
 # the paper's claims on the current profile. The tables are specified in
 # `vcd.tables.REPORT_TABLES`, the claims in `vcd.claims.CLAIMS`; the paper's own numbers
 # come only from `data/paper/results.yaml`.
@@ -65,7 +66,7 @@ paper = yaml.safe_load(layout.paper_results.read_text(encoding="utf-8"))
 # ## Per-video scores and the summary
 
 # %%
-study = settings.study_methods  # base, each reward's first run, then its replicate runs
+study = settings.study_methods  # base, each reward's first run, the FrameInit methods, then the replicate runs
 per_video, missing = collect_per_video(layout, study, evaluation.datasets)
 if report.official:  # paper profile: official VBench-I2V / VideoScore scores from scripts/official/
     official, absent = load_official(layout, study, evaluation.datasets)
@@ -100,6 +101,17 @@ write_report_tables(
     f"{settings.profile} profile",
 )
 print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_text())
+
+# %% [markdown]
+# ### A related method: FrameInit (ConsistI2V)
+# FrameInit changes only the initial noise: its low spatio-temporal frequencies come
+# from the conditioning image's static latent video, noised to the SNR of ConsistI2V's
+# tau = 850 (`vcd.frameinit`). No training, a VAE encoding per item at sampling time.
+# Claims C9a-c test it with the same statistics (base + FrameInit is one fixed model,
+# compared with the base model over items; +VCD + FrameInit has +VCD's runs).
+
+# %%
+print(layout.table(f"related_methods_{evaluation.datasets[0]}").with_suffix(".md").read_text())
 
 # %% [markdown]
 # ## Fine-tuning runs

@@ -34,11 +34,12 @@ def _per_video(
 
 def test_claims_are_data_with_unique_ids_and_known_kinds():
     ids = [c.id for c in CLAIMS]
-    assert len(ids) == len(set(ids)) == 19
+    assert len(ids) == len(set(ids)) == 22
     assert {c.kind for c in CLAIMS} == {"greater", "less", "not_worse"}
     # Table 1's amplitude / phase claims are their own Holm family
     assert [c.id for c in CLAIMS if c.table == "table1"] == ["C8a", "C8b", "C8c"]
-    assert {c.table for c in CLAIMS} == {"main", "table1"}
+    assert [c.id for c in CLAIMS if c.table == "related"] == ["C9a", "C9b", "C9c"]  # FrameInit
+    assert {c.table for c in CLAIMS} == {"main", "table1", "related"}
     assert [c.second for c in CLAIMS if c.id.startswith("C7")] == [BASELINE, BASELINE]
 
 
@@ -141,6 +142,20 @@ def test_mixed_claims_test_with_the_run_as_unit_and_adjust_for_the_table():
     assert strong["C1b"]["note"] == "metric ssim_to_cond_aligned was not computed"
     assert strong["C5a"]["note"] == "not evaluated: vcd_no_tw"
     assert strong["C7a"]["note"] == "no baseline method (methods.baseline is null)" and not strong["C7a"]["reproduced"]
+
+
+def test_frameinit_of_the_base_model_is_a_fixed_model_compared_over_items():
+    from vcd.claims import evaluate_claims_mixed
+
+    per_video = _per_video_runs(0.03, runs=1)
+    per_video["method"] = per_video.method.map({"vcd": "base+frameinit", "base": "base"})
+    per_video["run"] = per_video.method  # one model each: nothing was fine-tuned
+    result = next(r for r in evaluate_claims_mixed(per_video, ["d"], baseline=None) if r["id"] == "C9a")
+    assert result["tested"] and result["reproduced"], result.get("note")
+    assert (result["first"], result["second"], result["runs_first"], result["runs_second"]) == (
+        "base+frameinit", "base", 1, 1
+    )  # fmt: skip
+    assert result["df"] == 11  # a paired test over the 12 items
 
 
 def test_mixed_claims_are_not_fooled_by_one_lucky_run():

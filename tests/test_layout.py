@@ -173,3 +173,22 @@ def test_a_snapshot_is_its_runs_record_with_its_own_adapter(tmp_path):
         snapshot_name("vcd~5", 10)
     with pytest.raises(ValueError, match="after a step >= 1"):
         snapshot_name("vcd", 0)
+
+
+def test_a_frameinit_method_samples_with_its_models_run(tmp_path):
+    from vcd.methods import frameinit_name, method_label, split_frameinit, split_replicate
+
+    layout = Layout(tmp_path)
+    assert [frameinit_name(m) for m in ("base", "vcd", "vcd@2")] == [
+        "base+frameinit",
+        "vcd+frameinit",
+        "vcd+frameinit@2",
+    ]
+    assert split_frameinit("vcd+frameinit@2") == ("vcd@2", True) and split_frameinit("vcd@2") == ("vcd@2", False)
+    assert split_replicate("vcd+frameinit@2") == ("vcd+frameinit", 2)  # the runs of one method, as for any method
+    assert layout.run("vcd+frameinit@2", "embedded") == layout.run("vcd@2", "embedded")  # the same LoRA
+    assert method_label("vcd+frameinit@2") == "+VCD + FrameInit (run seed 2)"
+    assert method_label("base+frameinit") == "base model + FrameInit"
+    for bad in ("vcd+frameinit", "vcd~5"):
+        with pytest.raises(ValueError, match="once"):
+            frameinit_name(bad)

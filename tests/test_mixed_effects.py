@@ -111,8 +111,22 @@ def test_bad_designs_are_refused_before_fitting():
         me.compare_methods(cells, "a", "c", ())
     with pytest.raises(ValueError, match="same items"):
         me.compare_methods(cells[~((cells.method == "a") & (cells.item == 0))], "a", "b", ())
-    with pytest.raises(ValueError, match="both fixed"):
+    with pytest.raises(ValueError, match="several runs"):
         me.compare_methods(cells, "a", "b", fixed=("a", "b"))
+
+
+def test_two_fixed_models_are_compared_by_a_paired_test_over_items():
+    rng = np.random.default_rng(11)
+    study = me.simulate_study(rng, effect=0.4, runs=1, items=12, second_fixed=True)
+    cells = me.cell_means(study, "value")
+    fit = me.compare_methods(cells, "a", "b", fixed=("a", "b"))
+    wide = cells.pivot_table(index="item", columns="method", values="value")
+    reference = stats.ttest_rel(wide["a"], wide["b"])
+    assert fit.effect == pytest.approx(float((wide["a"] - wide["b"]).mean()))
+    assert fit.p_value == pytest.approx(reference.pvalue) and fit.df == 11
+    low, high = reference.confidence_interval()
+    assert (fit.ci95_low, fit.ci95_high) == (pytest.approx(low), pytest.approx(high))
+    assert fit.runs_first == fit.runs_second == 1 and fit.variance["run"] == 0
 
 
 def test_holm_matches_the_step_down_rule_by_hand():

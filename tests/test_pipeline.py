@@ -170,14 +170,20 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
 
     work = pipeline["work"]
     params = yaml.safe_load((work / "params.yaml").read_text())
-    methods = ["base", *params["methods"]["rewards"]]
+    frameinit = params["methods"]["frameinit"]  # models also sampled with FrameInit
+    assert frameinit, "the smoke test should cover the FrameInit methods"
+    methods = ["base", *params["methods"]["rewards"], *(f"{m}+frameinit" for m in frameinit)]
     seeds = params["evaluation"]["seeds"]
     items = json.loads((work / "data/splits/embedded/eval.json").read_text())["items"]
     for method in methods:
         videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
         assert len(videos) == len(items) * len(seeds), method
     # the replicate runs (every run seed after the first) have the replicate seeds' videos only
-    replicates = [f"{r}@{k}" for r in params["methods"]["rewards"] for k in params["finetune"]["run_seeds"][1:]]
+    replicates = [
+        f"{r}@{k}"
+        for r in [*params["methods"]["rewards"], *(f"{m}+frameinit" for m in frameinit if m != "base")]
+        for k in params["finetune"]["run_seeds"][1:]
+    ]
     for method in replicates:
         videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
         assert len(videos) == len(items) * len(params["evaluation"]["replicate_seeds"]), method
@@ -215,7 +221,7 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     assert (summary.n_runs[~first_runs] == len(params["evaluation"]["replicate_seeds"])).all()
     assert set(summary.method[~first_runs]) == set(replicates)
     claims = json.loads((work / "results/claims.json").read_text())
-    assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a", "C8a", "C8c"}
+    assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a", "C8a", "C8c", "C9a", "C9c"}
     motion = [c for c in claims if "tradeoff_equal_gain" in c]  # the motion claims' two trade-off readings
     assert {c["id"] for c in motion} == {"C5a", "C5b", "C6a", "C6b", "C6c", "C6d"}
     assert all({"effect", "p_value", "reproduced"} <= set(c["tradeoff_equal_steps"]) for c in motion)
@@ -239,7 +245,8 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
         assert isinstance(claim["reproduced"], bool) and claim["paper_tested"]
         assert isinstance(claim["paper_reproduced"], bool) and isinstance(claim["paper_p_value"], float)
         if claim["tested"]:
-            assert claim["runs_first"] == 2 and {"p_holm", "ci95_low", "mde80"} <= set(claim)
+            fixed = claim["first"] == "base+frameinit"  # one fixed model: nothing was fine-tuned
+            assert claim["runs_first"] == (1 if fixed else 2) and {"p_holm", "ci95_low", "mde80"} <= set(claim)
         else:
             assert claim["note"]
     assert any(c["tested"] for c in claims), "no claim was fitted at the run level"
@@ -248,6 +255,7 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
         "table1_embedded",
         "table5_temporal_weight_embedded",
         "ablation_distance_space_embedded",
+        "related_methods_embedded",
         "claims",
         "tradeoff_claims",
     ):

@@ -197,7 +197,15 @@ def test_the_study_evaluates_every_run_seed_of_every_reward():
         },
     )
     assert settings.finetune.first_seed == 4
-    assert settings.study_methods == ("base", "vcd", "vcd_l2", "vcd@7", "vcd_l2@7")
+    assert settings.study_methods == (
+        "base", "vcd", "vcd_l2", "base+frameinit", "vcd+frameinit", "vcd@7", "vcd_l2@7", "vcd+frameinit@7"
+    )  # fmt: skip
+    without = settings_of(RAW, **{"methods.frameinit": [], "methods.rewards": ["vcd"], "methods.baseline": None,
+                                  "human_study.pairs": [["base", "vcd"]]})  # fmt: skip
+    assert without.methods.all == ("base", "vcd")
+    with pytest.raises(SettingsError, match="frameinit"):
+        settings_of(RAW, **{"methods.frameinit": ["vcd_feat"], "methods.rewards": ["vcd"], "methods.baseline": None,
+                            "human_study.pairs": [["base", "vcd"]]})  # fmt: skip
     assert settings.runs_of("vcd") == ("vcd", "vcd@7")
     assert settings.run_seeds_of("vcd") == {"vcd": 4, "vcd@7": 7}
     ev = settings.evaluation

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .methods import BASE, is_stand_in, method_label, split_replicate, split_snapshot
+from .methods import BASE, is_stand_in, method_label, split_frameinit, split_replicate, split_snapshot
 from .mixed_effects import MODEL, cell_means, compare_methods, holm
 from .statistics import per_run_values, welch_test
 
@@ -54,7 +54,8 @@ class Claim:
     first: str
     second: str
     kind: Literal["greater", "less", "not_worse"]
-    #: the table whose claims share one Holm correction (the main comparisons, Table 1's ablation)
+    #: the table whose claims share one Holm correction (the main comparisons, Table 1's
+    #: ablation, the related methods)
     table: str = "main"
 
     @property
@@ -83,6 +84,8 @@ _FEAT = "The feature-space variant (Eq. 5) falls below VCD's dynamic degree"
 _REFERENCE_FREE = "The reference-free baseline (+V-JEPA row) preserves the conditioning image less well than VCD"
 _AMPLITUDE = "The amplitude term alone keeps global attributes better than the phase term alone (Table 1)"
 _PHASE = "The phase term alone keeps local attributes better than the amplitude term alone (Table 1)"
+_FRAMEINIT = "FrameInit (ConsistI2V, Sec. 3.3) improves consistency to the conditioning image at no training cost"
+_FRAMEINIT_VCD = "FrameInit adds consistency to a VCD-fine-tuned model (this project's question, not a paper's claim)"
 
 #: The paper's claims, each with the default profile's stand-in metric.
 CLAIMS: tuple[Claim, ...] = (
@@ -107,6 +110,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C8a", _AMPLITUDE, "i2v_subject_hog", "vcd_amp", "vcd_phase", "greater", "table1"),
     Claim("C8b", _AMPLITUDE, "ssim_to_cond_aligned", "vcd_amp", "vcd_phase", "greater", "table1"),
     Claim("C8c", _PHASE, "temporal_flickering", "vcd_phase", "vcd_amp", "greater", "table1"),
+    # the related methods (ConsistI2V's FrameInit), their own Holm family
+    Claim("C9a", _FRAMEINIT, "i2v_subject_hog", "base+frameinit", BASE, "greater", "related"),
+    Claim("C9b", _FRAMEINIT, "ssim_to_cond_aligned", "base+frameinit", BASE, "greater", "related"),
+    Claim("C9c", _FRAMEINIT_VCD, "i2v_subject_hog", "vcd+frameinit", "vcd", "greater", "related"),
 )
 
 
@@ -224,7 +231,7 @@ MIXED_TEST = MODEL + "; Holm's correction across the claims of one table (the ma
 
 
 def evaluate_claims_mixed(
-    per_video: pd.DataFrame, datasets: Sequence[str], baseline: str | None, fixed: Sequence[str] = (BASE,)
+    per_video: pd.DataFrame, datasets: Sequence[str], baseline: str | None, fixed: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
     """Test every claim on every dataset with the fine-tuning run as the unit of replication.
 
@@ -232,13 +239,17 @@ def evaluate_claims_mixed(
     fine-tuning run (the study issue: several run seeds per method, each scored on every
     item with several sampling seeds). Each claim is a :func:`vcd.mixed_effects.compare_methods`
     fit on the items both methods were scored on (an item is an (image, prompt) pair);
-    ``fixed`` names the methods that are one model rather than a sample of runs (the base
-    model). p-values are adjusted with Holm's method across the tested claims of one
-    table (:attr:`Claim.table`) and dataset, and ``reproduced`` uses the adjusted value. A claim the design cannot test
-    (a method missing, one fine-tuning run, no common items) is reported with the reason.
+    ``fixed`` names the methods that are one model rather than a sample of runs (default:
+    the base model, with or without FrameInit: nothing was trained; two fixed models are
+    compared over items). p-values are adjusted with Holm's method across the tested
+    claims of one table (:attr:`Claim.table`) and dataset, and ``reproduced`` uses the
+    adjusted value. A claim the design cannot test (a method missing, one fine-tuning
+    run, no common items) is reported with the reason.
     """
     if "run" not in per_video:
         raise ValueError("per-video table has no 'run' column: the mixed model needs the fine-tuning run of each video")
+    if fixed is None:
+        fixed = [m for m in dict.fromkeys(per_video.method) if split_frameinit(m)[0] == BASE]
     out = []
     for dataset in datasets:
         data = per_video[per_video.dataset == dataset].assign(

@@ -20,7 +20,7 @@ from .columns import METRICS
 from .data import Item
 from .files import write_csv, write_json
 from .layout import Layout, RunFiles
-from .methods import BASE
+from .methods import BASE, split_frameinit
 from .settings import Settings, VideoSpec
 from .sharding import Shard, current_shard, wait_for_all
 
@@ -136,7 +136,8 @@ def method_runs(settings: Settings, layout: Layout, method: str) -> dict[str, Ru
     model): the run of ``method`` trained on ``evaluation.trained_on(dataset)`` (Sec. 4.1:
     I2V-Bench's LoRA for I2V-Bench and VBench-I2V, AI-ArtBench's for AI-ArtBench)."""
     evaluation = settings.evaluation
-    return {d: None if method == BASE else layout.run(method, evaluation.trained_on(d)) for d in evaluation.datasets}
+    model = split_frameinit(method)[0]  # FrameInit samples with its model's weights
+    return {d: None if model == BASE else layout.run(model, evaluation.trained_on(d)) for d in evaluation.datasets}
 
 
 def evaluate_method(
@@ -185,6 +186,7 @@ def evaluate_method(
     results = layout.method_results(method)
     evaluation = settings.evaluation
     seeds = evaluation.seeds_of(method)  # a replicate run: evaluation.replicate_seeds
+    frame_init = settings.frameinit if split_frameinit(method)[1] else None  # ConsistI2V's initial noise
     shard = shard or current_shard()
     counts = {"method": method, "generated": 0, "skipped": 0}
     per_video, per_frame, order = [], [], {}
@@ -209,6 +211,7 @@ def evaluate_method(
                 "base": base,
                 "lora": lora_sha,
                 "batch_videos": evaluation.batch_videos,  # which videos share a batch moves floats
+                **({} if frame_init is None else {"frameinit": settings.as_dict()["frameinit"]}),
             }
             loaded = (run, pipe, params_digest(shaping), lora_sha)
         _, pipe, fingerprint, lora_sha = loaded
@@ -233,6 +236,7 @@ def evaluate_method(
             progress=progress,
             shard=shard,
             batch_videos=evaluation.batch_videos,
+            frame_init=frame_init,
         )
         counts["generated"] += made["generated"]
         counts["skipped"] += made["skipped"]

@@ -21,7 +21,7 @@ from .data import Item
 from .files import atomic_path, write_json
 from .frames import load_image, to_uint8
 from .layout import Layout
-from .settings import SamplingConfig
+from .settings import FrameInitConfig, SamplingConfig
 from .sharding import Shard, wait_for_all
 
 __all__ = ["check_unique_prompts", "generate_method_videos"]
@@ -48,6 +48,7 @@ def generate_method_videos(
     progress: bool = True,
     shard: Shard | None = None,
     batch_videos: int = 1,
+    frame_init: FrameInitConfig | None = None,
 ) -> dict[str, int]:
     """Generate one video per (item, seed) of ``method`` on ``dataset``, plus each
     item's conditioning image. Videos already written and complete (right frame count
@@ -61,8 +62,10 @@ def generate_method_videos(
     least ``batch_videos`` videos: a method with one seed per item (a trade-off snapshot)
     would otherwise sample each video alone, which on the CPU runs PyTorch's slow
     batch-of-one convolution kernels (README, Performance). Each video's noise comes from
-    its own seed's generator whatever batch it is in. Returns the counts of generated and
-    skipped videos."""
+    its own seed's generator whatever batch it is in. With ``frame_init``, the initial
+    noise is ConsistI2V's FrameInit (:func:`vcd.frameinit.generate_video_frameinit`).
+    Returns the counts of generated and skipped videos."""
+    from .frameinit import generate_video_frameinit
     from .sampling import generate_video
     from .video_io import video_is_complete, write_video
 
@@ -98,7 +101,11 @@ def generate_method_videos(
     with tqdm(total=sum(map(len, batches)), desc=label, unit="video", disable=not progress) as bar:
         for batch in (b for b in batches if b):
             items_, images, batch_seeds = zip(*batch, strict=True)
-            videos = generate_video(pipe, list(images), [it.caption for it in items_], list(batch_seeds), sampling)
+            prompts = [it.caption for it in items_]
+            if frame_init is None:
+                videos = generate_video(pipe, list(images), prompts, list(batch_seeds), sampling)
+            else:
+                videos = generate_video_frameinit(pipe, list(images), prompts, list(batch_seeds), sampling, frame_init)
             for item, seed, frames in zip(items_, batch_seeds, videos, strict=True):
                 write_video(layout.video_file(method, dataset, item.caption, seed), to_uint8(frames), fps=fps)
                 counts["generated"] += 1

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .methods import split_replicate, split_snapshot
+from .methods import split_frameinit, split_replicate, split_snapshot
 
 __all__ = [
     "Layout",
@@ -440,6 +440,7 @@ class Layout:
         """The run of ``method`` fine-tuned on ``dataset``'s training split: a reward's
         first run (``vcd``), a replicate run (``vcd@1``: ``<reward>/replicates/seed-1``)
         or a run's snapshot (``vcd@1~5``: :meth:`RunFiles.snapshot`)."""
+        method = split_frameinit(method)[0]  # ``vcd+frameinit@1`` samples with ``vcd@1``'s LoRA
         run, step = split_snapshot(method)
         if step is not None:  # ``vcd@1~5``: the run's snapshot after step 5
             return self.run(run, dataset).snapshot(step)

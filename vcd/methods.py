@@ -18,6 +18,9 @@ __all__ = [
     "split_replicate",
     "snapshot_name",
     "split_snapshot",
+    "FRAMEINIT_MARK",
+    "frameinit_name",
+    "split_frameinit",
 ]
 
 #: The base model's method name (no fine-tuning).
@@ -94,12 +97,38 @@ def split_snapshot(method: str) -> tuple[str, int | None]:
     return run, int(step)
 
 
+#: Marks a model sampled with FrameInit (:mod:`vcd.frameinit`): ``vcd+frameinit@1``.
+FRAMEINIT_MARK = "+frameinit"
+
+
+def frameinit_name(model: str) -> str:
+    """The method name of ``model`` (``base``, a reward's run ``vcd`` or ``vcd@1``)
+    sampled with FrameInit: ``base+frameinit``, ``vcd+frameinit``, ``vcd+frameinit@1``.
+    The mark goes before the run seed, so the runs of ``vcd+frameinit`` split like any
+    method's (:func:`split_replicate`)."""
+    if FRAMEINIT_MARK in model or SNAPSHOT_MARK in model:
+        raise ValueError(f"{model!r}: FrameInit applies to the base model or a run, once")
+    reward, seed = split_replicate(model)
+    name = f"{reward}{FRAMEINIT_MARK}"
+    return name if seed is None else replicate_name(name, seed)
+
+
+def split_frameinit(method: str) -> tuple[str, bool]:
+    """``"vcd+frameinit@1"`` -> ``("vcd@1", True)`` (the model whose weights sample it);
+    a name without FrameInit -> (the name, False)."""
+    if FRAMEINIT_MARK not in method:
+        return method, False
+    return method.replace(FRAMEINIT_MARK, "", 1), True
+
+
 def method_label(name: str) -> str:
     """Display name of a method for tables and figures (stand-ins say so); a replicate
-    run is labelled with its reward's label and its run seed, a snapshot with its step."""
+    run is labelled with its reward's label and its run seed, a snapshot with its step,
+    a FrameInit method with its model's label and "+ FrameInit"."""
     run, step = split_snapshot(name)
     reward, seed = split_replicate(run)
-    label = METHOD_LABELS.get(reward, reward)
+    model, frameinit = split_frameinit(reward)
+    label = METHOD_LABELS.get(model, model) + (" + FrameInit" if frameinit else "")
     label = label if seed is None else f"{label} (run seed {seed})"
     return label if step is None else f"{label} after step {step}"
 

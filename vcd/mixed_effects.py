@@ -25,6 +25,12 @@ where ``y[r, i]`` is the mean over sampling seeds of run ``r``'s videos of item 
   and the test would count items x runs as independent evidence.
 * ``e[r, i] ~ N(0, s2_residual)``: the run-by-item remainder, sampling seeds included.
 
+Two fixed models (the base model and the base model sampled with FrameInit: no
+training, so no run variance) have one cell per (method, item); ``u`` is absent and
+``w`` cannot be told from ``e``, so the model reduces to a paired t-test over items on the
+per-item differences (the item is then the unit of replication, df = items - 1), which is
+what :func:`compare_methods` fits in that case.
+
 Averaging the sampling seeds first keeps the model to one value per (run, item) cell:
 seeds are replicates *within* a cell, and in a balanced design the cell means carry all
 the information about ``b1``.
@@ -208,8 +214,10 @@ def compare_methods(
 
     ``cells`` is :func:`cell_means`'s table. ``fixed`` names methods that are one fixed
     model rather than a sample of fine-tuning runs (the base model); every other method
-    needs at least two runs, since one run says nothing about run-to-run variance.
-    Raises ``ValueError`` before fitting when the design cannot answer the question.
+    needs at least two runs, since one run says nothing about run-to-run variance. Two
+    fixed models are compared by the paired t-test over items the model reduces to
+    (module docstring). Raises ``ValueError`` before fitting when the design cannot
+    answer the question.
     """
     data = cells[cells["method"].isin([first, second])].reset_index(drop=True)
     runs = data.groupby("method")["run"].nunique()
@@ -218,11 +226,11 @@ def compare_methods(
             raise ValueError(f"no cells for method {method!r}")
         if method not in fixed and runs[method] < 2:
             raise ValueError(f"method {method!r} has {runs[method]} fine-tuning run; the mixed model needs at least 2")
-    if first in fixed and second in fixed:
-        raise ValueError(f"{first!r} and {second!r} are both fixed models: there is no run variance to model")
     items = data.groupby("method")["item"].apply(frozenset)
     if items[first] != items[second]:
         raise ValueError(f"{first!r} and {second!r} were not evaluated on the same items")
+    if first in fixed and second in fixed:
+        return _compare_fixed_models(data, first, second)
     x, mats = _design(data, first, fixed)
     model = MixedLM(data["value"].to_numpy(float), x, groups=np.zeros(len(data)), exog_vc=_vc_spec(mats))
     with warnings.catch_warnings(record=True) as caught:
@@ -253,6 +261,40 @@ def compare_methods(
         items=int(data["item"].nunique()),
         variance=variance,
         converged=converged,
+    )
+
+
+def _compare_fixed_models(data: pd.DataFrame, first: str, second: str) -> MixedComparison:
+    """Two fixed models: the paired t-test over items on per-item mean differences."""
+    if data.groupby("method")["run"].nunique().max() > 1:
+        raise ValueError(f"{first!r} and {second!r} are fixed models but have several runs")
+    wide = data.pivot_table(index="item", columns="method", values="value")
+    diff = (wide[first] - wide[second]).to_numpy(float)
+    n = diff.size
+    if n < 2:
+        raise ValueError(f"{first!r} and {second!r} share {n} item; a paired test needs at least 2")
+    effect, df = float(diff.mean()), float(n - 1)
+    se = float(diff.std(ddof=1) / np.sqrt(n))
+    half = float(stats.t.ppf(0.975, df)) * se
+    p_value = float(2 * stats.t.sf(abs(effect) / se, df)) if se > 0 else float("nan")
+    pair_mean = ((wide[first] + wide[second]) / 2).to_numpy(float)
+    within = float(diff.var(ddof=1) / 2)  # item x method and residual together: not separable here
+    variance = {"run": 0.0, "item": max(float(pair_mean.var(ddof=1)) - within / 2, 0.0), "item_method": 0.0}
+    return MixedComparison(
+        first=first,
+        second=second,
+        effect=effect,
+        se=se,
+        df=df,
+        ci95_low=effect - half,
+        ci95_high=effect + half,
+        p_value=p_value,
+        mde80=detectable_effect(se, df),
+        runs_first=1,
+        runs_second=1,
+        items=n,
+        variance=variance | {"residual": within},
+        converged=True,
     )
 
 

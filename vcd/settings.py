@@ -67,6 +67,7 @@ __all__ = [
     "CLIPScoreOptions",
     "RewardSettings",
     "MethodSettings",
+    "FrameInitConfig",
     "TradeoffConfig",
     "EvalConfig",
     "TradeoffAxes",
@@ -664,6 +665,9 @@ class MethodSettings:
     rewards: tuple[str, ...]
     baseline: str | None
     train_on: tuple[str, ...]
+    #: models also sampled with FrameInit (``base`` and rewards, every run of each):
+    #: methods ``base+frameinit``, ``vcd+frameinit``, ``vcd+frameinit@1`` (:mod:`vcd.frameinit`)
+    frameinit: tuple[str, ...]
 
     def __post_init__(self) -> None:
         from .methods import REWARD_NAMES
@@ -688,10 +692,37 @@ class MethodSettings:
             "need it (null: no baseline)",
         )
 
+        models = ("base", *self.rewards)
+        _require(
+            set(self.frameinit) <= set(models) and len(set(self.frameinit)) == len(self.frameinit),
+            f"frameinit {list(self.frameinit)} must name distinct models of {list(models)} (base and rewards)",
+        )
+
     @property
     def all(self) -> tuple[str, ...]:
-        """The base model and every run, in table order."""
-        return ("base", *self.rewards)
+        """The base model, every reward's first run, then the FrameInit methods, in table order."""
+        from .methods import frameinit_name
+
+        return ("base", *self.rewards, *(frameinit_name(m) for m in self.frameinit))
+
+
+@dataclass(frozen=True)
+class FrameInitConfig:
+    """``frameinit``: ConsistI2V's FrameInit for a flow-matching sampler (:mod:`vcd.frameinit`)."""
+
+    #: ConsistI2V's DDPM timestep tau for the static video's noise; sigma matches its SNR
+    ddpm_timestep: int
+    #: the flow-matching noise level of the static video (null: SNR-matched to ddpm_timestep)
+    sigma: float | None
+    spatial_cutoff: float  # FreeInit's d_s (normalised, 0..1); 0: plain sampling
+    temporal_cutoff: float  # d_t
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.ddpm_timestep < 1000, f"ddpm_timestep must be in 0..999, got {self.ddpm_timestep}")
+        _require(self.sigma is None or 0 < self.sigma <= 1, f"sigma must be in (0, 1] or null, got {self.sigma}")
+        for name in ("spatial_cutoff", "temporal_cutoff"):
+            value = getattr(self, name)
+            _require(0 <= value <= 1, f"{name} must be in [0, 1] (a normalised frequency), got {value}")
 
 
 @dataclass(frozen=True)
@@ -866,6 +897,7 @@ class Settings:
     finetune: FinetuneConfig
     rewards: RewardSettings
     methods: MethodSettings
+    frameinit: FrameInitConfig
     evaluation: EvalConfig
     report: ReportConfig
     human_study: HumanStudyConfig
@@ -972,12 +1004,15 @@ class Settings:
 
     @property
     def study_methods(self) -> tuple[str, ...]:
-        """Every evaluated model: the base model and each reward's first run (the paper's
-        one model per method, ``methods.all``), then each reward's replicate runs
-        (``<reward>@<seed>`` for the other ``finetune.run_seeds``)."""
-        from .methods import replicate_name
+        """Every evaluated method: the base model, each reward's first run (the paper's one
+        model per method) and the FrameInit methods (``methods.all``), then each reward's
+        replicate runs (``<reward>@<seed>`` for the other ``finetune.run_seeds``) and those
+        of the FrameInit methods (``<reward>+frameinit@<seed>``)."""
+        from .methods import BASE, frameinit_name, replicate_name
 
-        replicates = [replicate_name(r, s) for r in self.methods.rewards for s in self.finetune.run_seeds[1:]]
+        seeds = self.finetune.run_seeds[1:]
+        replicates = [replicate_name(r, s) for r in self.methods.rewards for s in seeds]
+        replicates += [frameinit_name(replicate_name(m, s)) for m in self.methods.frameinit if m != BASE for s in seeds]
         return (*self.methods.all, *replicates)
 
     @property

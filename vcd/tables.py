@@ -199,6 +199,15 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         paper_key="table1",
     ),
     MethodTable(
+        "related_methods",
+        "Related methods in the same harness: FrameInit (ConsistI2V) without and with VCD fine-tuning",
+        (BASE, "base+frameinit", "vcd", "vcd+frameinit"),
+        None,
+        "FrameInit changes only the initial noise (the low spatio-temporal frequencies of the conditioning image's "
+        "static latent video noised to the SNR of ConsistI2V's tau = 850, vcd/frameinit.py): no training. "
+        "Claims C9a-c in claims.json.",
+    ),
+    MethodTable(
         "fidelity",
         "Is it an image-to-video model? First-frame fidelity, colour, drift, prompted direction, artefacts "
         "(vcd/fidelity.py)",
