@@ -244,3 +244,19 @@ def test_adding_a_run_seed_keeps_the_finished_runs(tiny_params, tiny_layout, tin
     run_finetunes(two, tiny_layout, "vcd", "embedded", tiny_items, progress=False)
     infos = run_finetunes(three, tiny_layout, "vcd", "embedded", tiny_items, progress=False)
     assert [i["resumed_from_step"] for i in infos] == [2, 2, 0]
+
+
+def test_a_checkpoint_is_resumed_only_by_the_code_that_wrote_it(tiny_params, tiny_items, tmp_path):
+    """The resume digest covers the training code: a code change retrains rather than
+    keeping (or resuming) steps the new code never took under the new code's provenance."""
+    from vcd.training import FINETUNE_CODE, _code_files, _finetune_digest
+
+    settings = settings_of(tiny_params)
+    base = {"source": "x", "sha256": "y"}
+    files = _code_files()
+    assert [f.stem for f in files] == list(FINETUNE_CODE) and all(f.is_file() for f in files)
+    same = _finetune_digest(settings, "vcd", 0, base, tiny_items, files)
+    assert same == _finetune_digest(settings, "vcd", 0, base, tiny_items, _code_files())
+    edited = tmp_path / files[0].name
+    edited.write_bytes(files[0].read_bytes() + b"\n# an edit\n")
+    assert _finetune_digest(settings, "vcd", 0, base, tiny_items, [edited, *files[1:]]) != same

@@ -88,15 +88,33 @@ def seeded_generator(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
+#: The modules whose code a fine-tuning run's numbers depend on: the training loop, the
+#: rewards and the metric with its encoder, the sampler, model loading, data and frames.
+#: Their bytes (as this process runs them) enter the resume digest.
+FINETUNE_CODE = ("training", "rewards", "metric", "encoders", "sampling", "models", "data", "frames")
+
+
+def _code_files() -> list[Path]:
+    package = Path(__file__).resolve().parent
+    return [package / f"{name}.py" for name in FINETUNE_CODE]
+
+
 def _finetune_digest(
-    settings: Settings, reward: str, run_seed: int, base_model: dict[str, str], train_items: Sequence[Item]
+    settings: Settings,
+    reward: str,
+    run_seed: int,
+    base_model: dict[str, str],
+    train_items: Sequence[Item],
+    code: Sequence[Path] = (),
 ) -> str:
     """What a checkpoint must match to be resumed: everything that shapes the run.
 
     Settings alone are not enough: a re-trained base model (same ``model`` settings,
     new weights) or a new split would otherwise resume adapters trained on something
-    else. So the digest also covers the base model's weight record and the training
-    items' ids, captions and image bytes.
+    else, and a change of the training code (``code``: :data:`FINETUNE_CODE`) would
+    resume -- or, for a finished run, simply keep -- steps the new code never took, under
+    the new code's provenance. So the digest also covers the base model's weight record,
+    the training items' ids, captions and image bytes, and the bytes of the code files.
     """
     sections = {
         name: dataclasses.asdict(getattr(settings, name)) for name in ("model", "video", "vcd", "rewards", "finetune")
@@ -104,7 +122,10 @@ def _finetune_digest(
     # the run's own seed, not the list: adding a run seed must not invalidate the others' checkpoints
     sections["finetune"]["run_seeds"] = [int(run_seed)]
     data = [(it.id, it.caption, sha256_of_files([Path(it.image)])) for it in train_items]
-    return params_digest({"reward": reward, **sections, "base_model": dict(base_model), "train_items": data})
+    code_sha256 = {path.name: sha256_of_files([path]) for path in code}
+    return params_digest(
+        {"reward": reward, **sections, "base_model": dict(base_model), "train_items": data, "code": code_sha256}
+    )
 
 
 def train_dataset(settings: Settings, dataset: str | None = None) -> str:
@@ -208,11 +229,11 @@ def run_finetune(
 
     # ---------------------------------------------------------------- run folder, resume
     base = model_provenance(model_cfg, layout)
-    digest = _finetune_digest(settings, reward_name, seed, base, train_items)
+    digest = _finetune_digest(settings, reward_name, seed, base, train_items, _code_files())
     if existing.get("status") == COMPLETE and existing.get("digest") != digest and not overwrite:
         raise RunExistsError(
-            f"{run.dir} holds a finished run of other settings, base model or training items; it is kept. "
-            "Move it away, or pass overwrite=True (notebook 04's `overwrite` parameter) to replace it"
+            f"{run.dir} holds a finished run of other settings, base model, training items or training code; "
+            "it is kept. Move it away, or pass overwrite=True (notebook 04's `overwrite` parameter) to replace it"
         )
     images = [load_image(it.image) for it in train_items]  # a bad image fails here, before the folder is touched
     state = None
