@@ -151,6 +151,7 @@ def vgg_frame_flops(width: int, height: int, backward: bool) -> float:
 
 
 def estimate(model: str) -> dict:
+    from vcd.methods import split_best_of
     from vcd.sampling import latent_frames_needed
 
     layout, settings = paper_settings()
@@ -186,7 +187,11 @@ def estimate(model: str) -> dict:
     # every reward once per run seed (the study's replicate runs); a replicate run's videos use its seeds
     runs = len(settings.methods.train_on) * len(settings.methods.rewards) * len(ft.run_seeds)
     eval_items = {d: EVAL_ITEMS[d] for d in settings.evaluation.datasets}
-    seeds_per_item = sum(len(settings.evaluation.seeds_of(m)) for m in settings.study_methods)
+    # best-of-N methods sample nothing of their own: their N candidates per seed are sampled once
+    sampled = [m for m in settings.study_methods if split_best_of(m) is None]
+    seeds_per_item = sum(len(settings.evaluation.seeds_of(m)) for m in sampled)
+    if settings.best_of_n.scorers:
+        seeds_per_item += settings.best_of_n.n * len(settings.evaluation.seeds)
     # every run's trade-off snapshots, on the first evaluation.tradeoff.items items of each dataset
     tradeoff = settings.evaluation.tradeoff
     snapshot_items = sum(min(tradeoff.items or n, n) for n in eval_items.values())

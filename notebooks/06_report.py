@@ -35,12 +35,22 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 
+from vcd.best_of_n import best_of_curve
 from vcd.claims import claims_metrics, evaluate_study_claims
 from vcd.columns import METRICS, OFFICIAL_METRICS
+from vcd.costs import method_costs
 from vcd.evaluation import collect_per_frame, collect_per_video
-from vcd.figures import frame_strips_by_method, plot_metric_bars, plot_tradeoff, plot_vcd_by_frame, save_figure
+from vcd.figures import (
+    frame_strips_by_method,
+    plot_best_of_n,
+    plot_metric_bars,
+    plot_tradeoff,
+    plot_vcd_by_frame,
+    save_figure,
+)
 from vcd.files import write_csv, write_json
 from vcd.layout import Layout
+from vcd.methods import CANDIDATES
 from vcd.official import load_official, merge_official
 from vcd.provenance import profile_label, record
 from vcd.settings import Settings
@@ -76,7 +86,7 @@ write_csv(layout.per_video_metrics, per_video)
 measured = [m for m in [*METRICS, *OFFICIAL_METRICS] if m in per_video and per_video[m].notna().any()]
 summary = summarise(per_video, measured)
 write_csv(layout.summary, summary)
-evaluated = [m for m in methods.all if m not in missing]  # the paper's one model per method
+evaluated = [m for m in settings.evaluated_methods if m not in missing]  # one model (or selection) per method
 excluded = int((per_video.status != "ok").sum())
 print(f"{len(per_video)} videos, {excluded} excluded; missing method results: {missing or 'none'}")
 summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean").round(4)
@@ -113,6 +123,51 @@ print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_t
 # %%
 print(layout.table(f"related_methods_{evaluation.datasets[0]}").with_suffix(".md").read_text())
 
+# %% [markdown]
+# ### Learned consistency rewards (ICReward-style) and best-of-N selection
+# `03c_reward_models` trained an ICReward-style attention model and its MLP baseline
+# on the known severity of synthetic drift (held-out accuracy: `results/reward_models/`).
+# Here they are fine-tuning rewards like VCD (`+ICReward-style`, `+MLP reward`: three
+# runs each, claims C10a-c) and, with VCD, best-of-N scorers: the base model samples
+# `best_of_n.n` candidates per item and seed and each scorer keeps its best (claims
+# C11a-c). The curve is the gain for every N' <= N, read from the same candidates.
+
+# %%
+print(layout.table(f"learned_rewards_{evaluation.datasets[0]}").with_suffix(".md").read_text())
+print(layout.table(f"best_of_n_{evaluation.datasets[0]}").with_suffix(".md").read_text())
+
+# %%
+candidates, _ = collect_per_video(layout, [CANDIDATES], evaluation.datasets)
+scorers, n = list(settings.best_of_n.scorers), settings.best_of_n.n
+curve_metrics = [report.tradeoff.consistency, "ssim_to_cond_aligned", report.tradeoff.motion[0]]
+curves = []
+for dataset in evaluation.datasets:
+    curve = best_of_curve(candidates[candidates.dataset == dataset], scorers, curve_metrics, n)
+    curves.append(curve.assign(dataset=dataset))
+    title = f"Best-of-N on {dataset}: the base model's best of N candidates per item and seed"
+    fig = plot_best_of_n(curves[-1], curve_metrics, title)
+    save_figure(fig, layout.figure(f"best_of_n_{dataset}"), footer=footer)
+    plt.show()
+curve = pd.concat(curves, ignore_index=True)
+write_csv(layout.best_of_n_curve, curve)
+curve.pivot_table(index=["dataset", "metric", "n"], columns="scorer", values="mean").round(4)
+
+# %% [markdown]
+# ### What each method costs
+# Measured on the machine that ran this pipeline: training seconds per fine-tuning run,
+# the reward models' one-time training, and sampling seconds per evaluation video
+# (`vcd.costs`; best-of-N: N times the candidates' sampling).
+
+# %%
+for dataset in evaluation.datasets:
+    costs = method_costs(layout, evaluated, dataset, evaluation.trained_on(dataset), settings.best_of_n.n)
+    write_flat_table(
+        costs,
+        layout.table(f"costs_{dataset}"),
+        f"What each method costs on {dataset} ({footer}): measured seconds on the machine that ran the pipeline; "
+        f"best-of-N samples {settings.best_of_n.n} candidates per video.",
+    )
+costs
 # %% [markdown]
 # ## Fine-tuning runs
 # One per training dataset, reward and run seed (Sec. 4.1; the study's replicate runs).

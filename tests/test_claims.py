@@ -34,12 +34,14 @@ def _per_video(
 
 def test_claims_are_data_with_unique_ids_and_known_kinds():
     ids = [c.id for c in CLAIMS]
-    assert len(ids) == len(set(ids)) == 22
+    assert len(ids) == len(set(ids)) == 28
     assert {c.kind for c in CLAIMS} == {"greater", "less", "not_worse"}
     # Table 1's amplitude / phase claims are their own Holm family
     assert [c.id for c in CLAIMS if c.table == "table1"] == ["C8a", "C8b", "C8c"]
     assert [c.id for c in CLAIMS if c.table == "related"] == ["C9a", "C9b", "C9c"]  # FrameInit
-    assert {c.table for c in CLAIMS} == {"main", "table1", "related"}
+    assert [c.id for c in CLAIMS if c.table == "learned"] == ["C10a", "C10b", "C10c"]  # learned rewards
+    assert [c.id for c in CLAIMS if c.table == "best_of"] == ["C11a", "C11b", "C11c"]  # best-of-N
+    assert {c.table for c in CLAIMS} == {"main", "table1", "related", "learned", "best_of"}
     assert [c.second for c in CLAIMS if c.id.startswith("C7")] == [BASELINE, BASELINE]
 
 

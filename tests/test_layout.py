@@ -81,6 +81,11 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
     paths += [layout.pretrain.csv(n) for n in ("drift", "fidelity", "vae_reconstruction")]
     paths += [layout.pretrain.markdown("targets")]
     paths += [layout.pretrain.figure(n) for n in ("training_loss", "frame_strips", "drift")]
+    paths += [layout.reward_models_dir, layout.reward_models.figure("reward_models")]
+    paths += [layout.reward_models.metrics, layout.reward_models.provenance, layout.reward_models.markdown("heldout")]
+    paths += [layout.reward_models.markdown("heldout").with_suffix(".tex")]
+    paths += [layout.reward_models.csv(n) for n in ("train_log", "heldout_scores", "heldout_measures")]
+    paths += [layout.best_of_n_curve]
     for dataset in datasets:
         paths += [layout.split_dir(dataset).parent, layout.split_dir(dataset), layout.split_figure(dataset)]
     for dataset, method in itertools.product(train_on, methods):

@@ -172,12 +172,22 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     params = yaml.safe_load((work / "params.yaml").read_text())
     frameinit = params["methods"]["frameinit"]  # models also sampled with FrameInit
     assert frameinit, "the smoke test should cover the FrameInit methods"
-    methods = ["base", *params["methods"]["rewards"], *(f"{m}+frameinit" for m in frameinit)]
+    best_of = [f"base+bestof-{s}" for s in params["best_of_n"]["scorers"]]  # chosen from the candidates
+    assert {"icreward", "mlp_reward"} <= set(params["methods"]["rewards"]), "the learned rewards should be covered"
+    methods = ["base", *params["methods"]["rewards"], *(f"{m}+frameinit" for m in frameinit), *best_of]
     seeds = params["evaluation"]["seeds"]
     items = json.loads((work / "data/splits/embedded/eval.json").read_text())["items"]
     for method in methods:
         videos = list((work / f"results/videos/{method}/embedded").glob("*.mp4"))
         assert len(videos) == len(items) * len(seeds), method
+    candidates = list((work / "results/videos/base+candidates/embedded").glob("*.mp4"))
+    assert len(candidates) == len(items) * len(seeds) * params["best_of_n"]["n"]
+    scored = pd.read_csv(work / "results/eval/base+candidates/per_video.csv")
+    assert scored[["vcd", "icreward", "mlp_reward"]].notna().all().all()  # every scorer scored every candidate
+    curve = pd.read_csv(work / "results/best_of_n.csv")
+    assert set(curve.n) == set(range(1, params["best_of_n"]["n"] + 1))
+    reward_models = json.loads((work / "results/reward_models/metrics.json").read_text())
+    assert 0.0 <= reward_models["icreward_heldout_accuracy"] <= 1.0 and "vcd_heldout_accuracy" in reward_models
     # the replicate runs (every run seed after the first) have the replicate seeds' videos only
     replicates = [
         f"{r}@{k}"
@@ -222,6 +232,8 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
     assert set(summary.method[~first_runs]) == set(replicates)
     claims = json.loads((work / "results/claims.json").read_text())
     assert {c["id"] for c in claims} >= {"C1a", "C2a", "C4a", "C5a", "C6a", "C6c", "C7a", "C8a", "C8c", "C9a", "C9c"}
+    tested = {c["id"] for c in claims if c["tested"]}
+    assert {"C10a", "C10b", "C11a", "C11b", "C11c"} <= tested, tested  # learned rewards and best-of-N
     motion = [c for c in claims if "tradeoff_equal_gain" in c]  # the motion claims' two trade-off readings
     assert {c["id"] for c in motion} == {"C5a", "C5b", "C6a", "C6b", "C6c", "C6d"}
     assert all({"effect", "p_value", "reproduced"} <= set(c["tradeoff_equal_steps"]) for c in motion)
@@ -245,7 +257,7 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
         assert isinstance(claim["reproduced"], bool) and claim["paper_tested"]
         assert isinstance(claim["paper_reproduced"], bool) and isinstance(claim["paper_p_value"], float)
         if claim["tested"]:
-            fixed = claim["first"] == "base+frameinit"  # one fixed model: nothing was fine-tuned
+            fixed = claim["first"].startswith("base+")  # FrameInit or best-of-N: one fixed model, nothing fine-tuned
             assert claim["runs_first"] == (1 if fixed else 2) and {"p_holm", "ci95_low", "mde80"} <= set(claim)
         else:
             assert claim["note"]
@@ -258,10 +270,19 @@ def test_evaluation_outputs_and_exact_summary(pipeline):
         "related_methods_embedded",
         "claims",
         "tradeoff_claims",
+        "learned_rewards_embedded",
+        "best_of_n_embedded",
+        "costs_embedded",
     ):
         assert (work / f"results/tables/{name}.md").read_text().count("|") > 10
         assert "\\begin{tabular}" in (work / f"results/tables/{name}.tex").read_text()
-    for name in ("fig6_bars_embedded", "fig14_strips_embedded", "vcd_by_frame_embedded", "tradeoff_embedded"):
+    for name in (
+        "fig6_bars_embedded",
+        "fig14_strips_embedded",
+        "vcd_by_frame_embedded",
+        "tradeoff_embedded",
+        "best_of_n_embedded",
+    ):
         with Image.open(work / f"results/figures/{name}.png") as img:
             assert img.size[0] > 400
 

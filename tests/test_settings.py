@@ -197,8 +197,9 @@ def test_the_study_evaluates_every_run_seed_of_every_reward():
         },
     )
     assert settings.finetune.first_seed == 4
+    best_of = ("base+bestof-vcd", "base+bestof-icreward", "base+bestof-mlp_reward")  # best_of_n.scorers
     assert settings.study_methods == (
-        "base", "vcd", "vcd_l2", "base+frameinit", "vcd+frameinit", "vcd@7", "vcd_l2@7", "vcd+frameinit@7"
+        "base", "vcd", "vcd_l2", "base+frameinit", "vcd+frameinit", *best_of, "vcd@7", "vcd_l2@7", "vcd+frameinit@7"
     )  # fmt: skip
     without = settings_of(RAW, **{"methods.frameinit": [], "methods.rewards": ["vcd"], "methods.baseline": None,
                                   "human_study.pairs": [["base", "vcd"]]})  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .methods import BASE, is_stand_in, method_label, split_frameinit, split_replicate, split_snapshot
+from .methods import BASE, is_stand_in, method_label, sampling_model, split_replicate, split_snapshot
 from .mixed_effects import MODEL, cell_means, compare_methods, holm
 from .statistics import per_run_values, welch_test
 
@@ -86,6 +86,13 @@ _AMPLITUDE = "The amplitude term alone keeps global attributes better than the p
 _PHASE = "The phase term alone keeps local attributes better than the amplitude term alone (Table 1)"
 _FRAMEINIT = "FrameInit (ConsistI2V, Sec. 3.3) improves consistency to the conditioning image at no training cost"
 _FRAMEINIT_VCD = "FrameInit adds consistency to a VCD-fine-tuned model (this project's question, not a paper's claim)"
+_LEARNED = "Fine-tuning on a learned consistency reward (ICReward-style) improves consistency over the base model"
+_ATTENTION = "ICReward's attention model is a better consistency reward than its MLP baseline (ICReward's claim)"
+_VCD_VS_LEARNED = "VCD preserves the conditioning image better than a learned reward (this project's question)"
+_BEST_OF_VCD = "Best-of-N selection by VCD improves consistency over plain sampling, at no training cost"
+_BEST_OF_LEARNED = "Best-of-N selection by the learned reward improves consistency over plain sampling"
+_BEST_OF_PAIR = ("base+bestof-icreward", "base+bestof-mlp_reward")
+_BEST_OF_ATTENTION = "The attention model selects more consistent samples than the MLP baseline (ICReward's claim)"
 
 #: The paper's claims, each with the default profile's stand-in metric.
 CLAIMS: tuple[Claim, ...] = (
@@ -114,6 +121,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C9a", _FRAMEINIT, "i2v_subject_hog", "base+frameinit", BASE, "greater", "related"),
     Claim("C9b", _FRAMEINIT, "ssim_to_cond_aligned", "base+frameinit", BASE, "greater", "related"),
     Claim("C9c", _FRAMEINIT_VCD, "i2v_subject_hog", "vcd+frameinit", "vcd", "greater", "related"),
+    # the learned rewards (ICReward-style and its MLP baseline) as fine-tuning rewards
+    Claim("C10a", _LEARNED, "i2v_subject_hog", "icreward", BASE, "greater", "learned"),
+    Claim("C10b", _ATTENTION, "i2v_subject_hog", "icreward", "mlp_reward", "greater", "learned"),
+    Claim("C10c", _VCD_VS_LEARNED, "i2v_subject_hog", "vcd", "icreward", "greater", "learned"),
+    # best-of-N selection at sampling time (vcd.best_of_n)
+    Claim("C11a", _BEST_OF_VCD, "i2v_subject_hog", "base+bestof-vcd", BASE, "greater", "best_of"),
+    Claim("C11b", _BEST_OF_LEARNED, "i2v_subject_hog", "base+bestof-icreward", BASE, "greater", "best_of"),
+    Claim("C11c", _BEST_OF_ATTENTION, "i2v_subject_hog", *_BEST_OF_PAIR, "greater", "best_of"),
 )
 
 
@@ -240,7 +255,7 @@ def evaluate_claims_mixed(
     item with several sampling seeds). Each claim is a :func:`vcd.mixed_effects.compare_methods`
     fit on the items both methods were scored on (an item is an (image, prompt) pair);
     ``fixed`` names the methods that are one model rather than a sample of runs (default:
-    the base model, with or without FrameInit: nothing was trained; two fixed models are
+    the base model, its FrameInit and best-of-N variants: nothing was trained; two fixed models are
     compared over items). p-values are adjusted with Holm's method across the tested
     claims of one table (:attr:`Claim.table`) and dataset, and ``reproduced`` uses the
     adjusted value. A claim the design cannot test (a method missing, one fine-tuning
@@ -249,7 +264,7 @@ def evaluate_claims_mixed(
     if "run" not in per_video:
         raise ValueError("per-video table has no 'run' column: the mixed model needs the fine-tuning run of each video")
     if fixed is None:
-        fixed = [m for m in dict.fromkeys(per_video.method) if split_frameinit(m)[0] == BASE]
+        fixed = [m for m in dict.fromkeys(per_video.method) if sampling_model(m) == BASE]
     out = []
     for dataset in datasets:
         data = per_video[per_video.dataset == dataset].assign(

@@ -20,7 +20,7 @@ from .columns import METRICS
 from .data import Item
 from .files import write_csv, write_json
 from .layout import Layout, RunFiles
-from .methods import BASE, split_frameinit
+from .methods import BASE, CANDIDATES, sampling_model, split_best_of, split_frameinit
 from .settings import Settings, VideoSpec
 from .sharding import Shard, current_shard, wait_for_all
 
@@ -32,6 +32,7 @@ __all__ = [
     "method_runs",
     "evaluate_method",
     "evaluate_methods",
+    "evaluate_best_of",
     "collect_per_video",
     "collect_per_frame",
 ]
@@ -136,7 +137,7 @@ def method_runs(settings: Settings, layout: Layout, method: str) -> dict[str, Ru
     model): the run of ``method`` trained on ``evaluation.trained_on(dataset)`` (Sec. 4.1:
     I2V-Bench's LoRA for I2V-Bench and VBench-I2V, AI-ArtBench's for AI-ArtBench)."""
     evaluation = settings.evaluation
-    model = split_frameinit(method)[0]  # FrameInit samples with its model's weights
+    model = sampling_model(method)  # FrameInit and best-of-N sample with their model's weights
     return {d: None if model == BASE else layout.run(model, evaluation.trained_on(d)) for d in evaluation.datasets}
 
 
@@ -186,6 +187,11 @@ def evaluate_method(
     results = layout.method_results(method)
     evaluation = settings.evaluation
     seeds = evaluation.seeds_of(method)  # a replicate run: evaluation.replicate_seeds
+    vcd_seeds = evaluation.vcd_seeds_of(method)
+    if method == CANDIDATES:  # best-of-N: n candidates per seed, every one with VCD (a scorer)
+        from .best_of_n import candidate_seeds
+
+        seeds, vcd_seeds = candidate_seeds(evaluation.seeds, settings.best_of_n.n), None
     frame_init = settings.frameinit if split_frameinit(method)[1] else None  # ConsistI2V's initial noise
     shard = shard or current_shard()
     counts = {"method": method, "generated": 0, "skipped": 0}
@@ -248,7 +254,7 @@ def evaluate_method(
             layout,
             metric,
             settings.video,
-            vcd_seeds=evaluation.vcd_seeds_of(method),
+            vcd_seeds=vcd_seeds,
             progress=progress,
         )
         per_video.append(pv)
@@ -326,7 +332,104 @@ def evaluate_methods(
             device = f"cuda:{shard.index % torch.cuda.device_count()}"
     metric = metric_from_config(settings.vcd, "paper").to(device)
     base = model_provenance(settings.model, layout)
-    return [evaluate_method(settings, layout, m, metric, device, base, progress, shard) for m in methods]
+    best_of = [m for m in methods if split_best_of(m) is not None]
+    counts = [
+        evaluate_method(settings, layout, m, metric, device, base, progress, shard) for m in methods if m not in best_of
+    ]
+    if best_of:
+        counts += evaluate_best_of(settings, layout, best_of, metric, device, base, progress, shard)
+    return counts
+
+
+def evaluate_best_of(
+    settings: Settings,
+    layout: Layout,
+    methods: Sequence[str],
+    metric: VideoConsistencyDistance,
+    device: str = "cpu",
+    base_model: dict[str, str] | None = None,
+    progress: bool = True,
+    shard: Shard | None = None,
+) -> list[dict[str, Any]]:
+    """The best-of-N methods (``base+bestof-<scorer>``, :mod:`vcd.best_of_n`): the base
+    model's candidates (:data:`vcd.methods.CANDIDATES`, ``best_of_n.n`` per item and seed)
+    are generated and scored once -- every metric, VCD per frame, and each learned
+    scorer -- then each method keeps, per (item, seed), its scorer's best candidate: the
+    video is linked into the method's own folder under VBench's naming, and its rows
+    (scores, per-frame VCD) are the candidate's, with the evaluation seed and the
+    candidate's index. Returns one count record per method, the candidates' first."""
+    from .best_of_n import chosen_rows, learned_scores, link_video, select_best
+    from .data import read_split
+    from .methods import LEARNED_REWARD_NAMES
+    from .provenance import record
+    from .reward_models import load_scorer
+
+    shard = shard or current_shard()
+    scorers = [split_best_of(m) for m in methods]
+    n = settings.best_of_n.n
+    learned = {s: load_scorer(layout.reward_models_dir, s, device) for s in scorers if s in LEARNED_REWARD_NAMES}
+    counts = [evaluate_method(settings, layout, CANDIDATES, metric, device, base_model, progress, shard)]
+    if not shard.is_main:
+        return counts
+    files = layout.method_results(CANDIDATES)
+    candidates = pd.read_csv(files.per_video, keep_default_na=True)
+    candidates["reason"] = candidates["reason"].fillna("")
+    items = [it for d in settings.evaluation.datasets for it in read_split(layout, d, "eval")]
+    candidates = learned_scores(candidates, layout, items, learned, device, progress)
+    write_csv(files.per_video, candidates)  # the scores every best-of method is chosen by
+    per_frame = pd.read_csv(files.per_frame)
+    for method, scorer in zip(methods, scorers, strict=True):
+        best = select_best(candidates, scorer, n)
+        targets = {}
+        for row in best.itertuples(index=False):
+            item = next(it for it in items if it.dataset == row.dataset and it.id == row.image_id)
+            target = layout.video_file(method, row.dataset, item.caption, int(row.eval_seed))
+            if row.status == "ok":
+                link_video(layout.resolve(row.file), target)
+                link_video(
+                    layout.conditioning_image(CANDIDATES, row.dataset, item.caption),
+                    layout.conditioning_image(method, row.dataset, item.caption),
+                )
+            targets[(row.dataset, row.image_id, int(row.eval_seed))] = layout.relative(target)
+        # the same columns as any method's: VCD (per frame, and the column when every seed
+        # has it) only for evaluation.vcd_seeds, no candidate scores
+        rows = chosen_rows(best, method, targets).drop(columns=list(learned), errors="ignore")
+        vcd_seeds = settings.evaluation.vcd_seeds_of(BASE)
+        if vcd_seeds is not None and not set(settings.evaluation.seeds) <= set(vcd_seeds):
+            rows["vcd"] = np.nan
+        chosen = best[["dataset", "image_id", "seed", "eval_seed"]]
+        frames = per_frame.merge(chosen, on=["dataset", "image_id", "seed"]).assign(method=method)
+        frames = frames.drop(columns=["seed"]).rename(columns={"eval_seed": "seed"})[per_frame.columns]
+        if vcd_seeds is not None:
+            frames = frames[frames.seed.isin(list(vcd_seeds))]
+        results = layout.method_results(method)
+        write_csv(results.per_video, rows)
+        write_csv(results.per_frame, frames)
+        write_json(
+            results.provenance,
+            record(
+                settings,
+                layout.root,
+                base_model=base_model,
+                best_of_n={
+                    "scorer": scorer,
+                    "n": n,
+                    "candidates": layout.relative(layout.method_videos(CANDIDATES, "")),
+                },
+                **({"reward_model": learned[scorer].provenance()} if scorer in learned else {}),
+                encoder=metric.provenance(),
+            ),
+        )
+        counts.append(
+            {
+                "method": method,
+                "generated": 0,
+                "skipped": 0,
+                "scored": int((rows.status == "ok").sum()),
+                "excluded": int((rows.status != "ok").sum()),
+            }
+        )
+    return counts
 
 
 def _main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,8 @@ __all__ = [
     "plot_tradeoff",
     "frame_strips_by_method",
     "plot_human_votes",
+    "plot_reward_models",
+    "plot_best_of_n",
 ]
 
 _FAMILY_COLOURS = {"natural motion": "Blues", "appearance drift": "Reds"}
@@ -508,4 +510,73 @@ def plot_human_votes(table: pd.DataFrame, significance: pd.DataFrame, title: str
     fig.tight_layout(rect=(0, 0.02, 1, 0.9))
     names = ["first method of the pair", "tie", "second method"]
     fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.93), fontsize=7, ncol=3, frameon=False)
+    return fig
+
+
+_SCORER_NAMES = {"vcd": "VCD (untrained)", "mlp_reward": "MLP reward", "icreward": "ICReward-style"}
+
+
+def plot_reward_models(log: pd.DataFrame, heldout: pd.DataFrame, measures: pd.DataFrame) -> plt.Figure:
+    """The learned rewards (:mod:`vcd.reward_models`): validation accuracy over training
+    (left), held-out pairwise accuracy per drift kind for every scorer (middle), and each
+    scorer's held-out scores against the drift severity (right, standardised)."""
+    fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.0))
+    for name, rows in log.groupby("reward_model", sort=False):
+        if "val_accuracy" in rows:
+            axes[0].plot(rows.step, rows.val_accuracy, marker=".", label=_SCORER_NAMES.get(name, name))
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("validation pairwise accuracy")
+    axes[0].set_title("early stopping on held-out training sources", fontsize=9)
+    axes[0].legend(fontsize=8)
+    axes[0].grid(alpha=0.3)
+    kinds = ["pairwise_accuracy", *[c for c in measures.columns if c.startswith("accuracy_")]]
+    width = 0.8 / len(measures)
+    for k, row in enumerate(measures.itertuples(index=False)):
+        values = [getattr(row, c) for c in kinds]
+        axes[1].bar(np.arange(len(kinds)) + k * width, values, width, label=_SCORER_NAMES.get(row.scorer, row.scorer))
+    axes[1].axhline(0.5, color="k", lw=0.8, ls="--")
+    axes[1].set_xticks(np.arange(len(kinds)) + width * (len(measures) - 1) / 2)
+    axes[1].set_xticklabels(["all", *[c.removeprefix("accuracy_") for c in kinds[1:]]], fontsize=8)
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("held-out pairwise accuracy")
+    axes[1].set_title("evaluation photographs (never trained on); 0.5 = chance", fontsize=9)
+    axes[1].legend(fontsize=8)
+    for name in measures.scorer:
+        score = heldout[name].to_numpy(dtype=float) * (-1.0 if name == "vcd" else 1.0)
+        score = (score - score.mean()) / max(score.std(), 1e-12)
+        axes[2].scatter(heldout.severity, score, s=8, alpha=0.6, label=_SCORER_NAMES.get(name, name))
+    axes[2].set_xlabel("drift severity (the label)")
+    axes[2].set_ylabel("score (standardised; VCD negated)")
+    axes[2].set_title("held-out scores: higher = judged more consistent", fontsize=9)
+    axes[2].legend(fontsize=8)
+    axes[2].grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_best_of_n(curve: pd.DataFrame, metrics: Sequence[str], title: str) -> plt.Figure:
+    """Best-of-N (:func:`vcd.best_of_n.best_of_curve`): each metric's mean over the
+    selected videos against N, one line per scorer, ± one standard error over items.
+    N = 1 is plain sampling for every scorer."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.8), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        scale = 100.0 if metric_info(metric).percent else 1.0
+        for scorer, rows in curve[curve.metric == metric].groupby("scorer", sort=False):
+            rows = rows.sort_values("n")
+            ax.errorbar(
+                rows.n,
+                rows["mean"] * scale,
+                yerr=rows["sem"] * scale,
+                marker="o",
+                ms=4,
+                capsize=3,
+                label=f"by {_SCORER_NAMES.get(scorer, scorer)}",
+            )
+        ax.set_xlabel("N (candidates sampled per item and seed)")
+        ax.set_ylabel(metric_info(metric).heading)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig

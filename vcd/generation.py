@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ from .layout import Layout
 from .settings import FrameInitConfig, SamplingConfig
 from .sharding import Shard, wait_for_all
 
-__all__ = ["check_unique_prompts", "generate_method_videos"]
+__all__ = ["check_unique_prompts", "generate_method_videos", "sampling_seconds_per_video"]
 
 
 def check_unique_prompts(items: Sequence[Item]) -> None:
@@ -75,10 +76,11 @@ def generate_method_videos(
     check_unique_prompts(items)
     out_dir, stamp = layout.method_videos(method, dataset), layout.generation_stamp(method, dataset)
     if shard.is_main:
-        stale = not stamp.is_file() or json.loads(stamp.read_text()).get("fingerprint") != fingerprint
+        recorded = json.loads(stamp.read_text()) if stamp.is_file() else {}
+        stale = recorded.get("fingerprint") != fingerprint
         if out_dir.exists() and stale:
             shutil.rmtree(out_dir)
-        write_json(stamp, {"fingerprint": fingerprint})
+        write_json(stamp, {"fingerprint": fingerprint, **({} if stale else _timing(recorded))})
     wait_for_all(shard)  # no process writes into a folder that is about to be removed
     items = shard.take(items)
     size = (sampling.width, sampling.height)
@@ -98,6 +100,7 @@ def generate_method_videos(
             batches.append([])
         batches[-1] += [(item, image, s) for s in todo]
     label = f"generating {method}/{dataset}" + (f" [{shard}]" if shard.count > 1 else "")
+    start = time.perf_counter()
     with tqdm(total=sum(map(len, batches)), desc=label, unit="video", disable=not progress) as bar:
         for batch in (b for b in batches if b):
             items_, images, batch_seeds = zip(*batch, strict=True)
@@ -110,4 +113,29 @@ def generate_method_videos(
                 write_video(layout.video_file(method, dataset, item.caption, seed), to_uint8(frames), fps=fps)
                 counts["generated"] += 1
             bar.update(len(batch))
+    seconds = time.perf_counter() - start
+    if counts["generated"] and shard.count == 1:  # the cost table's sampling time (the report)
+        recorded = _timing(json.loads(stamp.read_text()))
+        write_json(
+            stamp,
+            {
+                "fingerprint": fingerprint,
+                "sampling_seconds": recorded.get("sampling_seconds", 0.0) + seconds,
+                "videos_timed": recorded.get("videos_timed", 0) + counts["generated"],
+            },
+        )
     return counts
+
+
+def _timing(stamp: dict) -> dict:
+    """The sampling time a generation stamp has accumulated (every video it made, over
+    the runs that reused the folder)."""
+    return {k: stamp[k] for k in ("sampling_seconds", "videos_timed") if k in stamp}
+
+
+def sampling_seconds_per_video(layout: Layout, method: str, dataset: str) -> float:
+    """Measured wall time per video of a method's generated videos (NaN if none was timed),
+    from its folder's generation stamp: the cost table's sampling column."""
+    stamp = layout.generation_stamp(method, dataset)
+    timing = _timing(json.loads(stamp.read_text())) if stamp.is_file() else {}
+    return timing["sampling_seconds"] / timing["videos_timed"] if timing.get("videos_timed") else float("nan")

@@ -230,6 +230,11 @@ class RerunFiles(StageResults):
         return self.json("record")
 
     @property
+    def best_of_n_curve(self) -> Path:
+        """``results/best_of_n.csv``: the best-of-N gain for every N' <= ``best_of_n.n``."""
+        return self.report.csv("best_of_n")
+
+    @property
     def claims(self) -> Path:
         return self.json("claims")
 
@@ -431,6 +436,18 @@ class Layout:
     def pretrain(self) -> StageResults:
         return StageResults(self.root / "results" / "pretrain")
 
+    # ------------------------------------------------------------------ reward_models
+    @property
+    def reward_models_dir(self) -> Path:
+        """``models/reward_models/``: the learned consistency rewards, ``<name>.safetensors``
+        and ``<name>.json`` each (:mod:`vcd.reward_models`)."""
+        return self.root / "models" / "reward_models"
+
+    @property
+    def reward_models(self) -> StageResults:
+        """``results/reward_models/``: their training logs, held-out accuracy and figures."""
+        return StageResults(self.root / "results" / "reward_models")
+
     # ------------------------------------------------------------------ finetune
     @property
     def runs_dir(self) -> Path:
@@ -546,6 +563,11 @@ class Layout:
         """The consistency-motion trade-off: every run's path (base, snapshots, the run) on
         the fixed subset, one row per (dataset, run, step) (:mod:`vcd.tradeoff`)."""
         return self.report.csv("tradeoff")
+
+    @property
+    def best_of_n_curve(self) -> Path:
+        """``results/best_of_n.csv``: the best-of-N gain for every N' <= ``best_of_n.n``."""
+        return self.report.csv("best_of_n")
 
     @property
     def claims(self) -> Path:

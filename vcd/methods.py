@@ -21,6 +21,13 @@ __all__ = [
     "FRAMEINIT_MARK",
     "frameinit_name",
     "split_frameinit",
+    "LEARNED_REWARD_NAMES",
+    "SCORERS",
+    "BEST_OF_MARK",
+    "best_of_name",
+    "split_best_of",
+    "CANDIDATES",
+    "sampling_model",
 ]
 
 #: The base model's method name (no fine-tuning).
@@ -36,6 +43,8 @@ METHOD_LABELS: dict[str, str] = {
     "vcd_amp": "+Amp.",  # Table 1
     "vcd_phase": "+Phase",  # Table 1
     "frame_consistency": "+frame consistency (stand-in for +V-JEPA)",
+    "icreward": "+ICReward-style reward (learned)",  # ICReward's attention model (vcd.reward_models)
+    "mlp_reward": "+MLP reward (learned)",  # ICReward's MLP baseline
     "vjepa": "+V-JEPA 2",
     "aesthetic": "+Aesthetic",  # App. A
     "hps": "+HPS",
@@ -48,6 +57,12 @@ REWARD_NAMES: tuple[str, ...] = tuple(name for name in METHOD_LABELS if name != 
 #: Rewards that stand in for a method that cannot run here, with what they replace.
 STAND_INS: dict[str, str] = {"frame_consistency": "V-JEPA (+V-JEPA row of Table 2)"}
 
+
+#: The learned consistency rewards (:mod:`vcd.reward_models`), trained by the reward_models stage.
+LEARNED_REWARD_NAMES: tuple[str, ...] = ("mlp_reward", "icreward")
+
+#: What best-of-N selection can rank candidates by: VCD (lowest wins) or a learned reward.
+SCORERS: tuple[str, ...] = ("vcd", *LEARNED_REWARD_NAMES)
 
 #: Separates a reward from a replicate run's seed in a method name: ``vcd@1``.
 REPLICATE_MARK = "@"
@@ -121,10 +136,48 @@ def split_frameinit(method: str) -> tuple[str, bool]:
     return method.replace(FRAMEINIT_MARK, "", 1), True
 
 
+#: Marks the base model's best-of-N selection by a scorer: ``base+bestof-vcd``.
+BEST_OF_MARK = "+bestof-"
+
+
+def best_of_name(scorer: str) -> str:
+    """The method that keeps, per (item, seed), the best of the base model's N candidates
+    by ``scorer`` (:mod:`vcd.best_of_n`)."""
+    if scorer not in SCORERS:
+        raise ValueError(f"unknown best-of-N scorer {scorer!r}; expected one of {list(SCORERS)}")
+    return f"{BASE}{BEST_OF_MARK}{scorer}"
+
+
+def split_best_of(method: str) -> str | None:
+    """``"base+bestof-vcd"`` -> ``"vcd"``; any other method -> None."""
+    prefix = f"{BASE}{BEST_OF_MARK}"
+    return method[len(prefix) :] if method.startswith(prefix) else None
+
+
+#: The pseudo-method whose videos are the base model's best-of-N candidates (not a row of
+#: any table: the best-of-N methods are chosen from it).
+CANDIDATES = f"{BASE}+candidates"
+
+
+def sampling_model(method: str) -> str:
+    """The model whose weights sample ``method``'s videos: ``base`` for the base model,
+    its FrameInit and best-of-N variants and the candidates; the run for the others
+    (``vcd+frameinit@1`` -> ``vcd@1``)."""
+    if method == CANDIDATES or split_best_of(method) is not None:
+        return BASE
+    return split_frameinit(method)[0]
+
+
+_SCORER_LABELS = {"vcd": "VCD", "mlp_reward": "MLP reward", "icreward": "ICReward-style reward"}
+
+
 def method_label(name: str) -> str:
     """Display name of a method for tables and figures (stand-ins say so); a replicate
     run is labelled with its reward's label and its run seed, a snapshot with its step,
     a FrameInit method with its model's label and "+ FrameInit"."""
+    scorer = split_best_of(name)
+    if scorer is not None:
+        return f"base model, best-of-N by {_SCORER_LABELS[scorer]}"
     run, step = split_snapshot(name)
     reward, seed = split_replicate(run)
     model, frameinit = split_frameinit(reward)

@@ -16,6 +16,9 @@ decodes only those (plus the causal prefix Wan's VAE needs), then scores them.
 ``vcd_phase``          phase term only (Table 1, "+Phase")
 ``frame_consistency``  STAND-IN for the "+V-JEPA" baseline: reference-free
                        frame-to-frame feature similarity over the whole video
+``icreward``           a learned (image, video) consistency reward, ICReward's
+                       attention model (:mod:`vcd.reward_models`)
+``mlp_reward``         ICReward's MLP baseline, trained the same way
 ``vjepa``              V-JEPA 2 masked-prediction consistency (``transformers``)
 ``aesthetic``          LAION aesthetic predictor (CLIP ViT-L/14 + MLP head), App. A
 ``hps``                HPS v2.x (a CLIP fine-tuned on human preferences), App. A
@@ -39,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .methods import REWARD_NAMES, STAND_INS
+from .methods import LEARNED_REWARD_NAMES, REWARD_NAMES, STAND_INS
 from .metric import VideoConsistencyDistance, metric_from_config, sample_frame_index
 from .settings import RewardSettings, VCDConfig
 
@@ -52,6 +55,7 @@ __all__ = [
     "VJEPA2Reward",
     "AestheticReward",
     "CLIPScoreReward",
+    "LearnedConsistencyReward",
     "REWARDS",
     "build_reward",
 ]
@@ -178,6 +182,33 @@ class FrameConsistencyReward(Reward):
 
     def provenance(self) -> dict[str, str]:
         return {**super().provenance(), **self.encoder.provenance()}
+
+
+# ------------------------------------------------------------------------ learned rewards
+class LearnedConsistencyReward(Reward):
+    """Maximise a learned consistency score of (conditioning image, video)
+    (:class:`vcd.reward_models.ConsistencyScorer`: ICReward's attention model or its
+    MLP baseline, trained by the reward_models stage on synthetic drift severity).
+
+    The scorer reads the frames it was trained on (every ``frame_stride``-th from frame
+    1) and the conditioning image the model was given; its encoder and head are frozen,
+    gradients flow into the decoded frames."""
+
+    def __init__(self, scorer: nn.Module, frame_stride: int, name: str) -> None:
+        super().__init__()
+        self.scorer = scorer.requires_grad_(False).eval()
+        self.frame_stride = int(frame_stride)
+        self.name = name
+
+    def plan(self, batch_size: int, num_frames: int, generator: torch.Generator) -> FramePlan:
+        return FramePlan(frames=list(range(0, num_frames, self.frame_stride)))
+
+    def forward(self, frames, plan, num_frames, cond_images, prompts) -> RewardOutput:
+        score = self.scorer(cond_images.to(frames.dtype), frames)
+        return RewardOutput(loss=-score, reward=score)
+
+    def provenance(self) -> dict[str, str]:
+        return {**super().provenance(), **{k: str(v) for k, v in self.scorer.provenance().items()}}
 
 
 # ------------------------------------------------------------------------ V-JEPA 2
@@ -376,10 +407,16 @@ def _from_pretrained(cls: Any, source: str, offline: bool, what: str, **kwargs: 
 
 
 def build_reward(
-    name: str, options: RewardSettings, vcd: VCDConfig, device: str | torch.device = "cpu", offline: bool = True
+    name: str,
+    options: RewardSettings,
+    vcd: VCDConfig,
+    device: str | torch.device = "cpu",
+    offline: bool = True,
+    reward_models: Path | None = None,
 ) -> Reward:
     """The reward ``name`` with its ``rewards`` options; the VCD family and the stand-in
-    use the metric settings ``vcd`` (``Settings.vcd``) with the reward's preset.
+    use the metric settings ``vcd`` (``Settings.vcd``) with the reward's preset; the
+    learned rewards load from ``reward_models`` (``Layout.reward_models_dir``).
 
     Raises ``ValueError`` for an unknown name and ``FileNotFoundError`` for missing
     weights -- before any compute.
@@ -395,6 +432,13 @@ def build_reward(
         fc = options.frame_consistency
         encoder = VGG19Features(fc.layers, weights=vcd.encoder_weights, seed=vcd.seed)
         reward = FrameConsistencyReward(encoder, fc.stride)
+    elif name in LEARNED_REWARD_NAMES:
+        from .reward_models import load_scorer
+
+        if reward_models is None:
+            raise ValueError(f"the learned reward {name!r} needs the folder of the trained reward models")
+        scorer = load_scorer(reward_models, name)
+        reward = LearnedConsistencyReward(scorer, int(scorer.record.get("frame_stride", 1)), name)
     elif name == "vjepa":
         from transformers import VJEPA2Model
 

@@ -68,6 +68,10 @@ __all__ = [
     "RewardSettings",
     "MethodSettings",
     "FrameInitConfig",
+    "RewardModelHead",
+    "RewardModelTraining",
+    "RewardModelConfig",
+    "BestOfNConfig",
     "TradeoffConfig",
     "EvalConfig",
     "TradeoffAxes",
@@ -726,6 +730,80 @@ class FrameInitConfig:
 
 
 @dataclass(frozen=True)
+class RewardModelHead:
+    """``reward_models.head``: sizes of the learned rewards' heads (:mod:`vcd.reward_models`)."""
+
+    mlp_hidden: int  # the MLP baseline's hidden width
+    width: int  # the attention model's token width
+    heads: int  # its attention heads
+    layers: int  # its shared token-encoder layers
+
+    def __post_init__(self) -> None:
+        _require(min(self.mlp_hidden, self.width, self.heads, self.layers) >= 1, "head sizes must be >= 1")
+        _require(self.width % self.heads == 0, f"width {self.width} must be a multiple of heads {self.heads}")
+
+
+@dataclass(frozen=True)
+class RewardModelTraining:
+    """``reward_models.train``: the pairwise training of both heads on cached features."""
+
+    steps: int
+    batch_pairs: int
+    lr: float
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 1 and self.batch_pairs >= 1, "steps and batch_pairs must be >= 1")
+        _require(self.lr > 0, f"lr must be > 0, got {self.lr}")
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """``reward_models``: the learned consistency rewards (ICReward-style attention model
+    and its MLP baseline; notebook 03c, :mod:`vcd.reward_models`), trained on the known
+    severity of synthetic drift laid over natural-motion videos of training-split sources."""
+
+    seed: int
+    photo_views: int  # training sources: views of the training photographs (vcd.training_images)
+    procedural: int  # and procedural images
+    videos_per_source: int  # labelled videos per source: the preference pairs are made within a source
+    heldout_views: int  # views of each evaluation-split image in the held-out test (never trained on)
+    heldout_videos_per_view: int  # labelled videos per held-out view
+    zero_share: float  # share of videos without drift (motion only: label-preserving)
+    layers: tuple[str, ...]  # frozen VGG19 layers the tokens are pooled from
+    grid: tuple[int, int]  # token grid (rows, columns)
+    frame_stride: int  # every this many frames is scored, from frame 1
+    head: RewardModelHead
+    train: RewardModelTraining
+
+    def __post_init__(self) -> None:
+        _require(self.photo_views + self.procedural >= 2, "photo_views + procedural must give at least 2 sources")
+        _require(self.videos_per_source >= 2, f"videos_per_source must be >= 2; got {self.videos_per_source}")
+        _require(self.heldout_views >= 1, f"heldout_views must be >= 1; got {self.heldout_views}")
+        _require(self.heldout_videos_per_view >= 2, "heldout_videos_per_view must be >= 2 (pairs within a view)")
+        _require(self.frame_stride >= 1, f"frame_stride must be >= 1; got {self.frame_stride}")
+        _require(0 <= self.zero_share < 1, f"zero_share must be in [0, 1); got {self.zero_share}")
+        _require(min(self.grid) >= 1, f"grid must be positive; got {list(self.grid)}")
+        _require(bool(self.layers), "layers must name at least one VGG19 layer")
+
+
+@dataclass(frozen=True)
+class BestOfNConfig:
+    """``best_of_n``: sampling-time selection (:mod:`vcd.best_of_n`): the base model samples
+    ``n`` candidates per (item, seed) and each scorer keeps its best."""
+
+    n: int
+    scorers: tuple[str, ...]  # vcd (lowest VCD) and learned rewards (highest score)
+
+    def __post_init__(self) -> None:
+        from .methods import SCORERS
+
+        _require(self.n >= 1, f"n must be >= 1; got {self.n}")
+        unknown = [s for s in self.scorers if s not in SCORERS]
+        _require(not unknown, f"scorers: unknown {unknown}; expected some of {list(SCORERS)}")
+        _require(len(set(self.scorers)) == len(self.scorers), f"scorers lists one twice: {list(self.scorers)}")
+
+
+@dataclass(frozen=True)
 class TradeoffConfig:
     """``evaluation.tradeoff``: the fixed subset on which every run's snapshots are
     scored (the consistency-motion trade-off curves)."""
@@ -898,6 +976,8 @@ class Settings:
     rewards: RewardSettings
     methods: MethodSettings
     frameinit: FrameInitConfig
+    reward_models: RewardModelConfig
+    best_of_n: BestOfNConfig
     evaluation: EvalConfig
     report: ReportConfig
     human_study: HumanStudyConfig
@@ -1005,7 +1085,7 @@ class Settings:
     @property
     def study_methods(self) -> tuple[str, ...]:
         """Every evaluated method: the base model, each reward's first run (the paper's one
-        model per method) and the FrameInit methods (``methods.all``), then each reward's
+        model per method), the FrameInit and best-of-N methods (:attr:`evaluated_methods`), then each reward's
         replicate runs (``<reward>@<seed>`` for the other ``finetune.run_seeds``) and those
         of the FrameInit methods (``<reward>+frameinit@<seed>``)."""
         from .methods import BASE, frameinit_name, replicate_name
@@ -1013,7 +1093,16 @@ class Settings:
         seeds = self.finetune.run_seeds[1:]
         replicates = [replicate_name(r, s) for r in self.methods.rewards for s in seeds]
         replicates += [frameinit_name(replicate_name(m, s)) for m in self.methods.frameinit if m != BASE for s in seeds]
-        return (*self.methods.all, *replicates)
+        return (*self.evaluated_methods, *replicates)
+
+    @property
+    def evaluated_methods(self) -> tuple[str, ...]:
+        """The paper protocol's methods, in table order: ``methods.all`` (the base model,
+        each reward's first run, the FrameInit methods), then the base model's best-of-N
+        selections (``base+bestof-<scorer>``, :mod:`vcd.best_of_n`)."""
+        from .methods import best_of_name
+
+        return (*self.methods.all, *(best_of_name(s) for s in self.best_of_n.scorers))
 
     @property
     def snapshot_methods(self) -> tuple[str, ...]:

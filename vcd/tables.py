@@ -208,6 +208,23 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         "Claims C9a-c in claims.json.",
     ),
     MethodTable(
+        "learned_rewards",
+        "Learned consistency rewards as fine-tuning rewards: ICReward-style attention model and its MLP baseline",
+        (BASE, "vcd", "icreward", "mlp_reward"),
+        None,
+        "Both reward models were trained on the known severity of synthetic drift over training-split sources "
+        "(vcd/reward_models.py; results/reward_models/ has their held-out accuracy); their frozen features are the "
+        "profile's VGG19 (random in the embedded profile: a stand-in for ICReward's ViT). Claims C10a-c.",
+    ),
+    MethodTable(
+        "best_of_n",
+        "Best-of-N selection at sampling time: the base model's best of N candidates by each scorer",
+        (BASE, "base+bestof-vcd", "base+bestof-icreward", "base+bestof-mlp_reward", "vcd"),
+        None,
+        "No training; N times the sampling, plus scoring (vcd/best_of_n.py; N: best_of_n.n). Every best-of-N "
+        "method chooses from the same candidates. Claims C11a-c.",
+    ),
+    MethodTable(
         "fidelity",
         "Is it an image-to-video model? First-frame fidelity, colour, drift, prompted direction, artefacts "
         "(vcd/fidelity.py)",

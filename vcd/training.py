@@ -32,7 +32,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ def _finetune_digest(
     base_model: dict[str, str],
     train_items: Sequence[Item],
     code: Sequence[Path] = (),
+    reward_record: Mapping[str, Any] | None = None,
 ) -> str:
     """What a checkpoint must match to be resumed: everything that shapes the run.
 
@@ -114,7 +115,8 @@ def _finetune_digest(
     else, and a change of the training code (``code``: :data:`FINETUNE_CODE`) would
     resume -- or, for a finished run, simply keep -- steps the new code never took, under
     the new code's provenance. So the digest also covers the base model's weight record,
-    the training items' ids, captions and image bytes, and the bytes of the code files.
+    the training items' ids, captions and image bytes, the bytes of the code files, and
+    the reward's own record (``reward_record``: a learned reward's weights digest).
     """
     sections = {
         name: dataclasses.asdict(getattr(settings, name)) for name in ("model", "video", "vcd", "rewards", "finetune")
@@ -124,7 +126,14 @@ def _finetune_digest(
     data = [(it.id, it.caption, sha256_of_files([Path(it.image)])) for it in train_items]
     code_sha256 = {path.name: sha256_of_files([path]) for path in code}
     return params_digest(
-        {"reward": reward, **sections, "base_model": dict(base_model), "train_items": data, "code": code_sha256}
+        {
+            "reward": reward,
+            **sections,
+            "base_model": dict(base_model),
+            "train_items": data,
+            "code": code_sha256,
+            **({"reward_record": dict(reward_record)} if reward_record else {}),
+        }
     )
 
 
@@ -212,7 +221,7 @@ def run_finetune(
     device = accelerator.device
     pipe = load_pipeline(model_cfg, layout, device, offline)
     check_video_shape(pipe, sampling.num_frames, sampling.height, sampling.width)
-    reward = build_reward(reward_name, settings.rewards, settings.vcd, device, offline)
+    reward = build_reward(reward_name, settings.rewards, settings.vcd, device, offline, layout.reward_models_dir)
     # how many layers each target matches; add_lora raises if one matches nothing
     targets = lora_target_report(pipe.transformer, ft.lora.target_modules)
     torch.manual_seed(seed)  # LoRA A is initialised from the global RNG: make it a function of the seed
@@ -229,7 +238,7 @@ def run_finetune(
 
     # ---------------------------------------------------------------- run folder, resume
     base = model_provenance(model_cfg, layout)
-    digest = _finetune_digest(settings, reward_name, seed, base, train_items, _code_files())
+    digest = _finetune_digest(settings, reward_name, seed, base, train_items, _code_files(), reward.provenance())
     if existing.get("status") == COMPLETE and existing.get("digest") != digest and not overwrite:
         raise RunExistsError(
             f"{run.dir} holds a finished run of other settings, base model, training items or training code; "
