@@ -30,6 +30,10 @@
 # alone is label-preserving. The models learn from pairs of videos of one source (the
 # lower severity wins; equal severities are ties). The frozen features are the
 # profile's VGG19: random in the embedded profile, a STAND-IN for ICReward's ViT.
+# With real labelled pairs (`reward_models.labelled_pairs`: VideoAlign's CSV format,
+# `path_A, path_B, prompt`, an A/B/same column per criterion and a column naming the
+# conditioning image; `vcd.labelled_pairs`) the models learn those instead, split by
+# image into training, early-stopping and test pairs.
 #
 # **Held out.** The test videos are rendered from the *evaluation* split's photographs,
 # which neither these models nor the base model ever saw. VCD itself is scored the same
@@ -72,7 +76,13 @@ print(f"training photographs: {sorted(train_photos)}; held-out (evaluation) phot
 # %%
 start = time.perf_counter()
 fitted = fit_reward_models(
-    config, settings.vcd, settings.video, train_photos, {it.id: it.caption for it in train_items}, heldout_photos
+    config,
+    settings.vcd,
+    settings.video,
+    train_photos,
+    {it.id: it.caption for it in train_items},
+    heldout_photos,
+    root=layout.root,
 )
 seconds = time.perf_counter() - start
 for scorer in fitted.scorers.values():

@@ -50,7 +50,7 @@ from vcd.figures import (
 )
 from vcd.files import write_csv, write_json
 from vcd.layout import Layout
-from vcd.methods import CANDIDATES
+from vcd.methods import BASE, CANDIDATES, split_replicate
 from vcd.official import load_official, merge_official
 from vcd.provenance import profile_label, record
 from vcd.settings import Settings
@@ -60,6 +60,7 @@ from vcd.tables import finetune_runs_table, write_claims_table, write_flat_table
 from vcd.tradeoff import (
     TRADEOFF_TEST,
     attach_tradeoff,
+    end_points,
     path_videos,
     read_motion_claims,
     tradeoff_claims_frame,
@@ -98,6 +99,11 @@ summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean"
 table_metrics = [m for m in report.table_metrics if m in measured]
 if report.official:
     table_metrics += [m for m in OFFICIAL_METRICS if m in measured]
+# measured costs (vcd.costs): the related-methods tables show them beside the scores
+costs = {
+    dataset: method_costs(layout, evaluated, dataset, evaluation.trained_on(dataset), settings.best_of_n.n)
+    for dataset in evaluation.datasets
+}
 write_report_tables(
     summary,
     layout,
@@ -109,6 +115,7 @@ write_report_tables(
     footer,
     paper,
     f"{settings.profile} profile",
+    costs,
 )
 print(layout.table(f"table2_{evaluation.datasets[0]}").with_suffix(".md").read_text())
 
@@ -160,14 +167,13 @@ curve.pivot_table(index=["dataset", "metric", "n"], columns="scorer", values="me
 
 # %%
 for dataset in evaluation.datasets:
-    costs = method_costs(layout, evaluated, dataset, evaluation.trained_on(dataset), settings.best_of_n.n)
     write_flat_table(
-        costs,
+        costs[dataset],
         layout.table(f"costs_{dataset}"),
         f"What each method costs on {dataset} ({footer}): measured seconds on the machine that ran the pipeline; "
         f"best-of-N samples {settings.best_of_n.n} candidates per video.",
     )
-costs
+costs[evaluation.datasets[0]]
 # %% [markdown]
 # ## Fine-tuning runs
 # One per training dataset, reward and run seed (Sec. 4.1; the study's replicate runs).
@@ -197,10 +203,18 @@ snapshot_videos, _ = collect_per_video(layout, settings.snapshot_methods, evalua
 on_paths = path_videos(pd.concat([per_video, snapshot_videos], ignore_index=True), runs, ft.snapshot_steps, ft.steps)
 points = tradeoff_points(on_paths, [plane.consistency, *plane.motion])
 write_csv(layout.tradeoff, points)
+# the methods without a path (FrameInit, best-of-N, +VCD + FrameInit): points on the same subset
+pathless = [m for m in study if m != BASE and split_replicate(m)[0] not in methods.rewards]
+markers = end_points(per_video, pathless, on_paths, [plane.consistency, *plane.motion])
+write_csv(layout.tradeoff_end_points, markers)
 readings = read_motion_claims(points, plane.consistency, plane.motion)
 for dataset in evaluation.datasets:
     fig = plot_tradeoff(
-        points[points.dataset == dataset], plane.consistency, plane.motion, f"Consistency vs motion on {dataset}"
+        points[points.dataset == dataset],
+        plane.consistency,
+        plane.motion,
+        f"Consistency vs motion on {dataset}",
+        markers[markers.dataset == dataset],
     )
     save_figure(fig, layout.figure(f"tradeoff_{dataset}"), footer=footer)
     plt.show()

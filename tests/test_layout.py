@@ -60,6 +60,7 @@ def _layout_paths(layout: Layout, methods, datasets, train_on) -> set[str]:
         layout.per_video_metrics,
         layout.summary,
         layout.tradeoff,
+        layout.tradeoff_end_points,
         layout.claims,
         layout.tables_dir,
         layout.figures_dir,

@@ -66,3 +66,23 @@ def test_check_names_what_a_paper_run_lacks_before_anything_runs(tmp_path, monke
         "nothing was run",
     ):
         assert expected in err
+
+
+def test_check_reads_the_labelled_pairs_before_anything_runs(tmp_path, monkeypatch, capsys):
+    """A bad labelled-pairs file (reward_models.labelled_pairs) stops the run in the
+    preflight with the reader's own message, not after feature extraction."""
+    from vcd.preflight import _main
+
+    layout = project_with_profile(tmp_path, "paper")
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.chdir(tmp_path)
+    params = load_params(layout.params_file)
+    params["reward_models"]["labelled_pairs"] = {"csv": "data/pairs.csv", "criterion": "MQ"}
+    layout.params_file.write_text(yaml.safe_dump(params))
+    assert _main([]) == 2
+    assert "reward_models.labelled_pairs: labelled pairs" in (err := capsys.readouterr().err)
+    assert "pairs.csv does not exist (see README.md, 'Profiles' (real labelled pairs" in err
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "pairs.csv").write_text("path_A,path_B,prompt,MQ\n")
+    assert _main([]) == 2
+    assert "missing column(s) ['image']" in capsys.readouterr().err

@@ -88,3 +88,32 @@ def test_paper_comparison_labels_both_sources(tmp_path):
     rows = md.splitlines()[2:]
     assert sum(r.startswith("| paper (VBench-I2V, official metrics) |") for r in rows) == len(PAPER["table2"]["rows"])
     assert rows[-1].startswith("| this run (default profile, d) | +VCD | 95.00 ± 1.00")
+
+
+def test_related_method_tables_show_the_measured_costs_unranked(tmp_path):
+    from vcd.costs import COST_COLUMNS
+    from vcd.methods import method_label
+    from vcd.tables import TABLE_COST_COLUMNS
+
+    assert set(TABLE_COST_COLUMNS) <= set(COST_COLUMNS)
+    costs = pd.DataFrame(
+        {
+            "method": [method_label("base"), method_label("vcd")],
+            "training s / run": [0.0, 54.25],
+            "one-time s": [0.0, 0.0],
+            "sampling s / video": [1.5, float("nan")],
+            "sampling vs base": [1.0, float("nan")],
+        }
+    )
+    layout = Layout(tmp_path)
+    write_report_tables(
+        _summary(), layout, ["base", "vcd"], None, ["d"], ["i2v_subject_hog"], 5, "f", PAPER, "p", {"d": costs}
+    )
+    related = layout.table("related_methods_d").with_suffix(".md").read_text().splitlines()
+    assert related[2].endswith("| training s / run | sampling s / video |")
+    assert related[4] == "| base model | <u>90.00 ± 1.00</u> | 0.0 | 1.5 |"
+    assert related[5] == "| +VCD | **95.00 ± 1.00** | 54.2 | n/a |"
+    assert "Costs: measured seconds" in related[0]
+    assert "\\begin{tabular}{lccc}" in layout.table("related_methods_d").with_suffix(".tex").read_text()
+    table2 = layout.table("table2_d").with_suffix(".md").read_text()
+    assert "training s / run" not in table2 and "Costs:" not in table2  # the paper's tables keep their layout

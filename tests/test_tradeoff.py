@@ -132,3 +132,27 @@ def test_runs_moving_apart_leave_the_equal_gain_reading_undefined_and_say_why():
     claims = [{"id": "C6b", "dataset": "d", "effect": 0.0}, {"id": "C1a", "dataset": "d", "effect": 0.0}]
     attached = attach_tradeoff(claims, [l2])
     assert attached[0]["tradeoff_equal_gain"] is l2["equal_gain"] and "tradeoff_equal_gain" not in attached[1]
+
+
+def test_end_points_average_the_paths_subset_and_refuse_a_partial_one():
+    from vcd.tradeoff import end_points
+
+    per_video = _studied({"vcd": 0.2, "vcd_l2": 0.2}, {"vcd": 10, "vcd_l2": 10})
+    videos = path_videos(per_video, RUNS, STEPS, LAST)
+    free = per_video[per_video.method == "base"].assign(method="base+frameinit")
+    free.loc[free.seed == 0, CONSISTENCY] = [0.5, 0.75, 0.75, 1.0]  # seed 1 (off the subset) keeps 0.5
+    both = pd.concat([per_video, free], ignore_index=True)
+    markers = end_points(both, ["base+frameinit"], videos, [CONSISTENCY, MOTION])
+    assert markers.to_dict("records") == [
+        {
+            "dataset": "d",
+            "method": "base+frameinit",
+            "run": "base+frameinit",
+            CONSISTENCY: 0.75,
+            MOTION: 10.0,
+            "n_videos": 4,
+        }
+    ]
+    partial = both.drop(index=both.index[(both.method == "base+frameinit") & (both.image_id == "i0")][:1])
+    with pytest.raises(ValueError, match="base\\+frameinit has 3 of the trade-off subset's 4 videos"):
+        end_points(partial, ["base+frameinit"], videos, [CONSISTENCY, MOTION])

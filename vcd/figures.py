@@ -388,11 +388,19 @@ def plot_vcd_by_frame(per_frame: pd.DataFrame, methods: Sequence[str], which: st
     return fig
 
 
-def plot_tradeoff(points: pd.DataFrame, consistency: str, motions: Sequence[str], title: str) -> plt.Figure:
+def plot_tradeoff(
+    points: pd.DataFrame,
+    consistency: str,
+    motions: Sequence[str],
+    title: str,
+    end_points: pd.DataFrame | None = None,
+) -> plt.Figure:
     """The consistency-motion trade-off (:mod:`vcd.tradeoff`): one panel per motion
     metric, consistency to the conditioning image on x; one colour per reward, one path
     per fine-tuning run from the base model (black star, step 0) through its snapshots
-    (small dots) to its last step (large dot)."""
+    (small dots) to its last step (large dot). ``end_points``
+    (:func:`vcd.tradeoff.end_points`): the methods without a path, one diamond per
+    method run, in colours after the rewards'."""
     fig, axes = plt.subplots(1, len(motions), figsize=(5.0 * len(motions), 4.2), squeeze=False)
     colours = plt.get_cmap("tab10")
     rewards = list(dict.fromkeys(points.reward))
@@ -413,6 +421,20 @@ def plot_tradeoff(points: pd.DataFrame, consistency: str, motions: Sequence[str]
                     ms=7,
                     ls="none",
                     label=method_label(reward) if n == 0 else None,
+                )
+        if end_points is not None:
+            for k, (method, runs) in enumerate(end_points.groupby("method", sort=False), start=len(rewards)):
+                ax.plot(
+                    runs[consistency].to_numpy() * scale_x,
+                    runs[motion].to_numpy() * scale_y,
+                    color=colours(k % 10),
+                    marker="D",
+                    ms=7,
+                    mec="black",
+                    mew=0.6,
+                    ls="none",
+                    label=f"{method_label(method)} (no path)",
+                    zorder=4,
                 )
         base = points[points.step == 0].iloc[:1]
         ax.plot(base[consistency] * scale_x, base[motion] * scale_y, "k*", ms=13, label="base model (step 0)", zorder=5)

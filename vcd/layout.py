@@ -565,6 +565,12 @@ class Layout:
         return self.report.csv("tradeoff")
 
     @property
+    def tradeoff_end_points(self) -> Path:
+        """The methods without a training path (FrameInit, best-of-N, +VCD + FrameInit) as
+        single points on the trade-off subset, one row per (dataset, method run)."""
+        return self.report.csv("tradeoff_end_points")
+
+    @property
     def best_of_n_curve(self) -> Path:
         """``results/best_of_n.csv``: the best-of-N gain for every N' <= ``best_of_n.n``."""
         return self.report.csv("best_of_n")

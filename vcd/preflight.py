@@ -27,6 +27,7 @@ from .shipped import stale_shipped_model
 __all__ = ["Missing", "missing_resources"]
 
 _PAPER = "README.md, 'Profiles' (paper profile steps 1-3)"
+_PAIRS = "README.md, 'Profiles' (real labelled pairs for the learned rewards)"
 _RETRAIN = "README.md, 'The base model': `make pretrain` retrains it, or restore what it was trained from"
 
 
@@ -132,9 +133,29 @@ def _official(settings: Settings, layout: Layout) -> list[Missing]:
     return out
 
 
+def _labelled_pairs(settings: Settings, layout: Layout) -> list[Missing]:
+    """The real labelled pairs of the learned rewards, if set: the whole CSV is checked
+    (header, labels, files) without decoding a video."""
+    spec = settings.reward_models.labelled_pairs
+    if spec is None:
+        return []
+    from .labelled_pairs import LabelledPairsError, read_labelled_pairs
+
+    try:
+        read_labelled_pairs(layout.resolve(spec.csv), spec.criterion, spec.image_column)
+    except LabelledPairsError as error:
+        return [Missing(f"reward_models.labelled_pairs: {error}", _PAIRS)]
+    return []
+
+
 def missing_resources(settings: Settings, layout: Layout) -> list[Missing]:
     """Everything the settings' run needs that this machine lacks (empty: ready)."""
-    return [*_dataset_paths(settings, layout), *_weights(settings, layout), *_official(settings, layout)]
+    return [
+        *_dataset_paths(settings, layout),
+        *_weights(settings, layout),
+        *_official(settings, layout),
+        *_labelled_pairs(settings, layout),
+    ]
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .encoders import VGG19Features
-from .settings import RewardModelHead
+from .settings import LabelledPairsConfig, RewardModelConfig, RewardModelHead, VCDConfig, VideoSpec
 
 __all__ = [
     "DRIFT_KINDS",
@@ -476,83 +476,210 @@ class FittedRewardModels:
     counts: dict[str, int]
 
 
-def _tokens(
-    features: TokenFeatures, videos: Sequence[LabelledVideo], frames: list[int], batch: int = 8
-) -> torch.Tensor:
-    """Cached tokens [V, F, N, C] (float16: the cache of a few thousand frames stays small)."""
+def _encode(features: TokenFeatures, batches: Iterable[torch.Tensor], total: int) -> torch.Tensor:
+    """Cached tokens [V, F, N, C] of clip batches [b, F, 3, H, W] (float16: the cache of a
+    few thousand frames stays small)."""
     out = []
     with torch.no_grad():
-        for k in tqdm(range(0, len(videos), batch), desc="encoding labelled videos", leave=False):
-            clip = torch.stack([v.frames[frames] for v in videos[k : k + batch]])
+        for clip in tqdm(batches, total=total, desc="encoding labelled videos", leave=False):
             tokens = features(clip.flatten(0, 1))
-            out.append(tokens.view(clip.shape[0], len(frames), *tokens.shape[1:]).half())
+            out.append(tokens.view(clip.shape[0], clip.shape[1], *tokens.shape[1:]).half())
     return torch.cat(out)
 
 
-def fit_reward_models(
-    config: Any,
-    vcd_config: Any,
-    video: Any,
+def _clip_tokens(features: TokenFeatures, clips: torch.Tensor, batch: int = 8) -> torch.Tensor:
+    """Tokens of clips [V, F, 3, H, W]."""
+    return _encode(features, (clips[k : k + batch] for k in range(0, len(clips), batch)), -(-len(clips) // batch))
+
+
+def _tokens(
+    features: TokenFeatures, videos: Sequence[LabelledVideo], frames: list[int], batch: int = 8
+) -> torch.Tensor:
+    """Tokens of labelled videos at ``frames``, stacked a batch at a time."""
+    batches = (torch.stack([v.frames[frames] for v in videos[k : k + batch]]) for k in range(0, len(videos), batch))
+    return _encode(features, batches, -(-len(videos) // batch))
+
+
+def _resolve(path: str, root: Path | None) -> Path:
+    file = Path(path).expanduser()
+    return file if file.is_absolute() or root is None else Path(root) / file
+
+
+def _synthetic_training(
+    config: RewardModelConfig,
+    features: TokenFeatures,
+    video: VideoSpec,
+    frames: list[int],
     train_photos: dict[str, torch.Tensor],
     train_captions: dict[str, str],
     heldout_photos: dict[str, torch.Tensor],
-    progress: bool = True,
-) -> FittedRewardModels:
-    """Build the labelled videos, train both heads and measure them held out.
-
-    ``config`` is ``Settings.reward_models``, ``vcd_config`` ``Settings.vcd`` (the
-    encoder's weights and seed; VCD is scored as a third, untrained scorer), ``video``
-    ``Settings.video``. Training sources come from ``train_photos`` (the training split)
-    and procedures (:func:`vcd.training_images.training_sources`); 15 % of them are kept
-    for early stopping. The held-out test renders ``config.heldout_views`` views of each
-    of ``heldout_photos`` (the evaluation split, never trained on) with
-    ``config.heldout_videos_per_view`` labelled videos each."""
-    import pandas as pd
-
-    from .metric import metric_from_config
+) -> tuple[_TrainingSet, dict[str, int]]:
+    """The default labels: videos of training-split sources with synthetic drift of known
+    severity; 15 % of the sources are kept for early stopping."""
     from .training_images import training_sources
 
-    leaked = sorted(set(train_photos) & set(heldout_photos))
-    if leaked:
-        raise ValueError(f"held-out images among the reward models' training photographs: {leaked}")
-    size, num_frames = video.size, video.num_frames
-    frames = list(range(0, num_frames, config.frame_stride))
     sources = training_sources(
-        train_photos, train_captions, config.photo_views, config.procedural, size, config.seed, set(heldout_photos)
+        train_photos,
+        train_captions,
+        config.photo_views,
+        config.procedural,
+        video.size,
+        config.seed,
+        set(heldout_photos),
     )
-    videos = labelled_videos(sources, num_frames, size, config.videos_per_source, config.seed)
-    captions = {k: k for k in heldout_photos}
-    heldout_sources = training_sources(
-        heldout_photos, captions, config.heldout_views * len(heldout_photos), 0, size, config.seed + 1
+    videos = labelled_videos(
+        sources, video.num_frames, video.size, config.videos_per_source, config.seed, config.zero_share
     )
-    heldout = labelled_videos(heldout_sources, num_frames, size, config.heldout_videos_per_view, config.seed + 1)
-
-    features = TokenFeatures(config.layers, config.grid, vcd_config.encoder_weights, vcd_config.seed)
-    tokens, heldout_tokens = _tokens(features, videos, frames), _tokens(features, heldout, frames)
+    tokens = _tokens(features, videos, frames)
     groups = np.array([v.group for v in videos])
     severity = np.array([v.severity for v in videos])
     n_groups = int(groups.max()) + 1
     validation_groups = np.random.default_rng(config.seed).permutation(n_groups)[: max(1, round(0.15 * n_groups))]
     val = np.isin(groups, validation_groups)
     pairs, labels = preference_pairs(groups[~val], severity[~val])
-    validation = (tokens[val][:, 0], tokens[val], groups[val], severity[val])
+    training = _TrainingSet(
+        tokens[~val][:, 0], tokens[~val], pairs, labels, (tokens[val][:, 0], tokens[val], groups[val], severity[val])
+    )
+    counts = {
+        "training_sources": len(sources),
+        "training_videos": int((~val).sum()),
+        "validation_videos": int(val.sum()),
+        "training_pairs": len(pairs),
+    }
+    return training, counts
+
+
+def _labelled_training(
+    pairs: Sequence[Any],
+    spec: LabelledPairsConfig,
+    seed: int,
+    features: TokenFeatures,
+    video: VideoSpec,
+    frames: list[int],
+    progress: bool,
+) -> tuple[_TrainingSet, dict[str, int], tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]]:
+    """Real labelled pairs (:mod:`vcd.labelled_pairs`), split by conditioning image into
+    training, validation (early stopping) and test (the held-out accuracy); returns the
+    training set, the counts and the test set (its clips in pixels, for VCD too)."""
+    from .labelled_pairs import load_pair_clips, pair_groups, split_by_image
+
+    train_idx, val_idx, test_idx = split_by_image(pairs, spec.validation_share, spec.test_share, seed)
+    images, clips = load_pair_clips(pairs, video.num_frames, video.size, progress)
+    groups, severity = pair_groups(pairs)
+    with torch.no_grad():
+        image_tokens = features(images).half()
+    frame_tokens = _clip_tokens(features, clips[:, frames])
+
+    def videos_of(idx: np.ndarray) -> np.ndarray:
+        return np.sort(np.concatenate([2 * idx, 2 * idx + 1])).astype(np.int64)
+
+    train_v, val_v, test_v = videos_of(train_idx), videos_of(val_idx), videos_of(test_idx)
+    train_pairs, train_labels = preference_pairs(groups[train_v], severity[train_v])  # indices into train_v
+    training = _TrainingSet(
+        image_tokens[train_v],
+        frame_tokens[train_v],
+        train_pairs,
+        train_labels,
+        (image_tokens[val_v], frame_tokens[val_v], groups[val_v], severity[val_v]),
+    )
+    counts = {
+        "labelled_pairs": len(pairs),
+        "training_pairs": len(train_pairs),
+        "training_videos": len(train_v),
+        "validation_videos": len(val_v),
+        "test_pairs": len(test_idx),
+    }
+    test = (images[test_v], clips[test_v], groups[test_v], severity[test_v])
+    return training, counts, test
+
+
+@dataclass(frozen=True)
+class _TrainingSet:
+    """Cached tokens of the training videos, their preference pairs, and the validation
+    set (image tokens, frame tokens, groups, severities) for early stopping."""
+
+    image_tokens: torch.Tensor
+    frame_tokens: torch.Tensor
+    pairs: np.ndarray
+    labels: np.ndarray
+    validation: tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]
+
+
+def fit_reward_models(
+    config: RewardModelConfig,
+    vcd_config: VCDConfig,
+    video: VideoSpec,
+    train_photos: dict[str, torch.Tensor],
+    train_captions: dict[str, str],
+    heldout_photos: dict[str, torch.Tensor],
+    progress: bool = True,
+    root: Path | None = None,
+) -> FittedRewardModels:
+    """Build the labelled videos, train both heads and measure them held out.
+
+    ``config`` is ``Settings.reward_models``, ``vcd_config`` ``Settings.vcd`` (the
+    encoder's weights and seed; VCD is scored as a third, untrained scorer), ``video``
+    ``Settings.video``. By default the heads learn the synthetic drift severity of
+    videos of training-split sources (``train_photos`` and procedures,
+    :func:`vcd.training_images.training_sources`), 15 % of them kept for early
+    stopping. With ``config.labelled_pairs`` they learn real A/B/same pairs instead
+    (:mod:`vcd.labelled_pairs`; the CSV read relative to ``root``, checked before any
+    decoding) and the measures gain ``labelled_pairs_accuracy``, the accuracy on the
+    pairs of the test split's images. Either way, the synthetic held-out test renders
+    ``config.heldout_views`` views of each of ``heldout_photos`` (the evaluation split,
+    never trained on) with ``config.heldout_videos_per_view`` labelled videos each."""
+    import pandas as pd
+
+    from .metric import metric_from_config
+    from .training_images import training_sources
+
+    spec = config.labelled_pairs
+    real_pairs = None
+    if spec is not None:  # a bad file fails here, before any feature extraction
+        from .labelled_pairs import read_labelled_pairs
+
+        real_pairs = read_labelled_pairs(_resolve(spec.csv, root), spec.criterion, spec.image_column)
+    leaked = sorted(set(train_photos) & set(heldout_photos))
+    if leaked:
+        raise ValueError(f"held-out images among the reward models' training photographs: {leaked}")
+    size, num_frames = video.size, video.num_frames
+    frames = list(range(0, num_frames, config.frame_stride))
+    captions = {k: k for k in heldout_photos}
+    heldout_sources = training_sources(
+        heldout_photos, captions, config.heldout_views * len(heldout_photos), 0, size, config.seed + 1
+    )
+    heldout = labelled_videos(
+        heldout_sources, num_frames, size, config.heldout_videos_per_view, config.seed + 1, config.zero_share
+    )
+    features = TokenFeatures(config.layers, config.grid, vcd_config.encoder_weights, vcd_config.seed)
+    test = None
+    if real_pairs is None:
+        training, counts = _synthetic_training(
+            config, features, video, frames, train_photos, train_captions, heldout_photos
+        )
+    else:
+        training, counts, test = _labelled_training(real_pairs, spec, config.seed, features, video, frames, progress)
+    heldout_tokens = _tokens(features, heldout, frames)
+
     scorers, logs = {}, {}
-    record = {"frame_stride": config.frame_stride, "frames": frames}
+    record: dict[str, Any] = {"frame_stride": config.frame_stride, "frames": frames}
+    if spec is not None:
+        record["labels"] = f"labelled pairs {spec.csv} ({spec.criterion})"
     for name, architecture in LEARNED_REWARDS.items():
         torch.manual_seed(config.seed)
         head = build_head(architecture, features.dim, features.num_tokens, config.head)
         train = config.train
         logs[name] = train_head(
             head,
-            tokens[~val][:, 0],
-            tokens[~val],
-            pairs,
-            labels,
+            training.image_tokens,
+            training.frame_tokens,
+            training.pairs,
+            training.labels,
             train.steps,
             train.batch_pairs,
             train.lr,
             config.seed,
-            validation=validation,
+            validation=training.validation,
             progress=progress,
         )
         scorer = ConsistencyScorer(features, head.requires_grad_(False), name, architecture)
@@ -571,18 +698,28 @@ def fit_reward_models(
     for name, scorer in scorers.items():
         table[name] = score_tokens(scorer.head, heldout_tokens[:, 0], heldout_tokens)
     metric = metric_from_config(vcd_config, "paper")
-    with torch.no_grad():  # VCD as a scorer: the evaluation's own weighted mean to frame 1 (lower wins)
-        clips = [torch.stack([v.frames for v in heldout[k : k + 8]]) for k in range(0, len(heldout), 8)]
-        table["vcd"] = torch.cat([metric.weighted_mean(metric.per_frame(c), num_frames) for c in clips]).numpy()
+
+    def vcd_scores(clips: torch.Tensor, cond: torch.Tensor | None) -> np.ndarray:
+        """VCD as a scorer: the evaluation's weighted mean over frames 2..N (lower wins)."""
+        out = []
+        with torch.no_grad():
+            for k in range(0, len(clips), 8):
+                c = None if cond is None else cond[k : k + 8]
+                out.append(metric.weighted_mean(metric.per_frame(clips[k : k + 8], c), num_frames))
+        return torch.cat(out).numpy()
+
+    table["vcd"] = vcd_scores(torch.stack([v.frames for v in heldout]), None)
     measures = heldout_measures(table, ["vcd", *scorers])
-    counts = {
-        "training_sources": len(sources),
-        "training_videos": int((~val).sum()),
-        "validation_videos": int(val.sum()),
-        "training_pairs": len(pairs),
-        "heldout_images": len(heldout_photos),
-        "heldout_videos": len(heldout),
-    }
+    if test is not None:
+        images, clips, groups, severity = test
+        with torch.no_grad():
+            image_tokens = features(images).half()
+        frame_tokens = _clip_tokens(features, clips[:, frames])
+        accuracy = {"vcd": pairwise_accuracy(-vcd_scores(clips, images), groups, severity)}
+        for name, scorer in scorers.items():
+            accuracy[name] = pairwise_accuracy(score_tokens(scorer.head, image_tokens, frame_tokens), groups, severity)
+        measures["labelled_pairs_accuracy"] = measures["scorer"].map(accuracy)
+    counts |= {"heldout_images": len(heldout_photos), "heldout_videos": len(heldout)}
     return FittedRewardModels(scorers, logs, table, measures, counts)
 
 
@@ -611,7 +748,7 @@ def heldout_measures(table: Any, scorers: Sequence[str]) -> Any:
     return pd.DataFrame(rows)
 
 
-def scorer_config(config: Any, vcd_config: Any) -> dict[str, Any]:
+def scorer_config(config: RewardModelConfig, vcd_config: VCDConfig) -> dict[str, Any]:
     """The architecture record saved with a scorer (:func:`save_scorer`): what
     :func:`load_scorer` needs to rebuild it."""
     return {
@@ -630,11 +767,21 @@ def scorer_config(config: Any, vcd_config: Any) -> dict[str, Any]:
 
 def heldout_caption(counts: dict[str, int], footer: str) -> str:
     """The caption of the held-out table (``counts``: :attr:`FittedRewardModels.counts`)."""
+    if "labelled_pairs" in counts:
+        trained = (
+            f"Trained on {counts['training_pairs']} of {counts['labelled_pairs']} real labelled pairs "
+            f"(reward_models.labelled_pairs; early stopping on {counts['validation_videos'] // 2} pairs of other "
+            f"images); labelled_pairs_accuracy: the {counts['test_pairs']} pairs of the test split's images. "
+        )
+    else:
+        trained = (
+            f"Trained on {counts['training_pairs']} pairs of {counts['training_videos']} videos of "
+            f"{counts['training_sources']} training-split sources (early stopping on {counts['validation_videos']} "
+            "more). "
+        )
     return (
         f"Held-out measures of the consistency scorers ({footer}): {counts['heldout_videos']} labelled videos of "
         f"{counts['heldout_images']} evaluation photographs (never trained on), pairs within a view of a photograph. "
-        f"Trained on {counts['training_pairs']} pairs of {counts['training_videos']} videos of "
-        f"{counts['training_sources']} training-split sources (early stopping on {counts['validation_videos']} more); "
-        "VCD is untrained. Pairwise accuracy: 0.5 is chance; accuracy_<kind>: the pairs whose drifted video has "
-        "that drift; Spearman: every held-out video's score against its severity."
+        f"{trained}VCD is untrained. Pairwise accuracy: 0.5 is chance; accuracy_<kind>: the pairs whose drifted "
+        "video has that drift; Spearman: every held-out video's score against its severity."
     )

@@ -70,6 +70,7 @@ __all__ = [
     "FrameInitConfig",
     "RewardModelHead",
     "RewardModelTraining",
+    "LabelledPairsConfig",
     "RewardModelConfig",
     "BestOfNConfig",
     "TradeoffConfig",
@@ -757,6 +758,28 @@ class RewardModelTraining:
 
 
 @dataclass(frozen=True)
+class LabelledPairsConfig:
+    """``reward_models.labelled_pairs``: real preference pairs in VideoAlign's CSV format
+    (``path_A, path_B, prompt`` and a column per criterion holding ``A``, ``B`` or
+    ``same``; :mod:`vcd.labelled_pairs`), with a column naming each pair's conditioning
+    image. Relative paths are read from the CSV's folder. When set, the learned rewards
+    are trained on these pairs instead of the synthetic drift severity (paper profile)."""
+
+    csv: str  # the CSV file (relative to the repository root)
+    criterion: str  # the label column the rewards learn (for example VQ, MQ, TA or a consistency column)
+    image_column: str = "image"  # the column with each pair's conditioning image
+    validation_share: float = 0.15  # conditioning images kept for early stopping
+    test_share: float = 0.15  # and for the held-out accuracy (never trained on)
+
+    def __post_init__(self) -> None:
+        _require(bool(self.csv.strip()), "csv must name a file")
+        _require(bool(self.criterion.strip()), "criterion must name a label column")
+        _require(0 < self.validation_share < 1, f"validation_share must be in (0, 1); got {self.validation_share}")
+        _require(0 < self.test_share < 1, f"test_share must be in (0, 1); got {self.test_share}")
+        _require(self.validation_share + self.test_share < 1, "validation_share + test_share must be below 1")
+
+
+@dataclass(frozen=True)
 class RewardModelConfig:
     """``reward_models``: the learned consistency rewards (ICReward-style attention model
     and its MLP baseline; notebook 03c, :mod:`vcd.reward_models`), trained on the known
@@ -774,6 +797,7 @@ class RewardModelConfig:
     frame_stride: int  # every this many frames is scored, from frame 1
     head: RewardModelHead
     train: RewardModelTraining
+    labelled_pairs: LabelledPairsConfig | None = None  # real A/B/same pairs instead of synthetic severity
 
     def __post_init__(self) -> None:
         _require(self.photo_views + self.procedural >= 2, "photo_views + procedural must give at least 2 sources")

@@ -32,6 +32,7 @@ __all__ = [
     "write_method_table",
     "MethodTable",
     "REPORT_TABLES",
+    "TABLE_COST_COLUMNS",
     "write_report_tables",
     "PAPER_COLUMN",
     "paper_comparison_table",
@@ -90,12 +91,24 @@ def write_method_table(
     stem: str | Path,
     caption: str,
     scale: float = 100.0,
+    costs: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """Table 2's layout: methods x metrics, mean ± CI half-width (x ``scale`` for
     scores in [0, 1], like the paper's percentages), best **bold** and second
-    underlined per column."""
+    underlined per column. With ``costs`` (:func:`vcd.costs.method_costs`), each row
+    also gets its measured :data:`TABLE_COST_COLUMNS` (not ranked: a price, not a
+    score)."""
     data = summary[summary.dataset == dataset]
     header = ["method"] + [metric_info(m).heading for m in metrics]
+    price: dict[str, list[str]] = {}
+    if costs is not None:
+        header += list(TABLE_COST_COLUMNS)
+        by_label = costs.set_index("method")
+        for method in methods:
+            row = by_label.loc[method_label(method)] if method_label(method) in by_label.index else None
+            price[method] = [
+                "n/a" if row is None or pd.isna(row[c]) else f"{float(row[c]):.1f}" for c in TABLE_COST_COLUMNS
+            ]
     cells: dict[str, list[tuple[str, str]]] = {m: [] for m in methods}
     for metric in metrics:
         info = metric_info(metric)
@@ -116,7 +129,7 @@ def write_method_table(
         "\\centering",
         f"\\caption{{{caption}}}".replace("%", "\\%").replace("±", "$\\pm$"),
         "\\resizebox{\\linewidth}{!}{",
-        "\\begin{tabular}{l" + "c" * len(metrics) + "}",
+        "\\begin{tabular}{l" + "c" * (len(header) - 1) + "}",
         "\\toprule",
         " & ".join(h.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$") for h in header) + " \\\\",
         "\\midrule",
@@ -127,6 +140,8 @@ def write_method_table(
             md_cells.append(f"**{text}**" if mark == "best" else f"<u>{text}</u>" if mark == "second" else text)
             t = text.replace("±", "$\\pm$")
             tex_cells.append(f"\\textbf{{{t}}}" if mark == "best" else f"\\underline{{{t}}}" if mark == "second" else t)
+        md_cells += price.get(method, [])
+        tex_cells += price.get(method, [])
         md_lines.append(f"| {method_label(method)} | " + " | ".join(md_cells) + " |")
         tex_lines.append(method_label(method).replace("_", "\\_") + " & " + " & ".join(tex_cells) + " \\\\")
     tex_lines += ["\\bottomrule", "\\end{tabular}}", "\\end{table}"]
@@ -144,6 +159,7 @@ class MethodTable:
     metrics: tuple[str, ...] | None  # None: the report's table_metrics
     note: str = ""
     paper_key: str | None = None  # a section of data/paper/results.yaml quoted in the caption
+    with_costs: bool = False  # the measured training and sampling seconds beside the scores (vcd.costs)
 
     def caption(self, dataset: str, footer: str, units: str, paper: Mapping[str, Any]) -> str:
         quoted = ""
@@ -206,6 +222,7 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         "FrameInit changes only the initial noise (the low spatio-temporal frequencies of the conditioning image's "
         "static latent video noised to the SNR of ConsistI2V's tau = 850, vcd/frameinit.py): no training. "
         "Claims C9a-c in claims.json.",
+        with_costs=True,
     ),
     MethodTable(
         "learned_rewards",
@@ -215,6 +232,7 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         "Both reward models were trained on the known severity of synthetic drift over training-split sources "
         "(vcd/reward_models.py; results/reward_models/ has their held-out accuracy); their frozen features are the "
         "profile's VGG19 (random in the embedded profile: a stand-in for ICReward's ViT). Claims C10a-c.",
+        with_costs=True,
     ),
     MethodTable(
         "best_of_n",
@@ -223,6 +241,7 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         None,
         "No training; N times the sampling, plus scoring (vcd/best_of_n.py; N: best_of_n.n). Every best-of-N "
         "method chooses from the same candidates. Claims C11a-c.",
+        with_costs=True,
     ),
     MethodTable(
         "fidelity",
@@ -235,6 +254,14 @@ REPORT_TABLES: tuple[MethodTable, ...] = (
         "share of spectral power in isolated peaks (stripes, grids; a photograph is near 0): a run that gains "
         "consistency by adding them is reward hacking.",
     ),
+)
+
+
+#: the cost columns of the tables that show them (a subset of vcd.costs.COST_COLUMNS)
+TABLE_COST_COLUMNS: tuple[str, ...] = ("training s / run", "sampling s / video")
+COSTS_NOTE = (
+    "Costs: measured seconds on the machine that ran the pipeline (vcd.costs; best-of-N: N times the candidates' "
+    "sampling; the learned rewards' one-time training is in costs_<dataset>)."
 )
 
 
@@ -256,9 +283,12 @@ def write_report_tables(
     footer: str,
     paper: Mapping[str, Any],
     label: str,
+    costs: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
     """Every table of :data:`REPORT_TABLES` per dataset, and the paper-comparison
-    table; rows whose method was not evaluated are left out. Returns the stems."""
+    table; rows whose method was not evaluated are left out. ``costs`` (dataset ->
+    :func:`vcd.costs.method_costs`) fills the cost columns of the tables that have
+    them. Returns the stems."""
     measured = set(summary.metric)
     written = []
     for dataset in datasets:
@@ -267,9 +297,11 @@ def write_report_tables(
             rows = [r for r in dict.fromkeys(rows) if r is not None and r in methods]
             metrics = [m for m in (table.metrics or table_metrics) if m in measured]
             stem = layout.table(f"{table.name}_{dataset}")
-            write_method_table(
-                summary, rows, metrics, dataset, stem, table.caption(dataset, footer, _units(n_runs), paper)
-            )
+            caption = table.caption(dataset, footer, _units(n_runs), paper)
+            priced = costs.get(dataset) if costs is not None and table.with_costs else None
+            if priced is not None:
+                caption += f" {COSTS_NOTE}"
+            write_method_table(summary, rows, metrics, dataset, stem, caption, costs=priced)
             written.append(stem)
         rows = [r for r in dict.fromkeys((BASE, baseline, "vcd")) if r is not None and r in methods]
         stem = layout.table(f"paper_vs_this_run_{dataset}")

@@ -42,6 +42,7 @@ from .mixed_effects import holm
 from .statistics import welch_test
 
 __all__ = [
+    "end_points",
     "TRADEOFF_TEST",
     "path_videos",
     "tradeoff_points",
@@ -102,6 +103,34 @@ def tradeoff_points(videos: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFram
     points = grouped[list(metrics)].mean().reset_index()
     points["n_videos"] = grouped.size().to_numpy()
     return points.sort_values(_KEYS, kind="stable").reset_index(drop=True)
+
+
+def end_points(
+    per_video: pd.DataFrame, methods: Sequence[str], paths: pd.DataFrame, metrics: Sequence[str]
+) -> pd.DataFrame:
+    """Methods without a training path -- the training-free ones (base + FrameInit,
+    best-of-N) and those whose runs keep no snapshots (+VCD + FrameInit) -- as single
+    points on the trade-off plane: one row per (dataset, method run) with each metric's
+    mean over exactly the (item, seed) pairs the paths average (``paths``:
+    :func:`path_videos`), so a marker and a path's end are comparable. Adds ``method``
+    (the run's method, replicate suffix removed), ``run`` and ``n_videos``. Raises if a
+    method lacks some of the subset's videos (a partial mean would not be comparable)."""
+    ok = per_video[(per_video.status == "ok") & per_video.method.isin(list(methods))]
+    rows = []
+    for dataset, on_path in paths.groupby("dataset", sort=True):
+        subset = set(zip(on_path.image_id, on_path.seed, strict=True))
+        data = ok[ok.dataset == dataset]
+        data = data[[(i, s) in subset for i, s in zip(data.image_id, data.seed, strict=True)]]
+        for run, videos in data.groupby("method", sort=False):
+            if len(videos) != len(subset):
+                raise ValueError(
+                    f"{dataset}: {run} has {len(videos)} of the trade-off subset's {len(subset)} videos scored"
+                )
+            means = {m: float(videos[m].mean()) for m in metrics}
+            rows.append(
+                {"dataset": dataset, "method": split_replicate(run)[0], "run": run, **means, "n_videos": len(videos)}
+            )
+    return pd.DataFrame(rows, columns=["dataset", "method", "run", *metrics, "n_videos"])
 
 
 def motion_at_gain(path: pd.DataFrame, consistency: str, motion: str, gain: float) -> float:
