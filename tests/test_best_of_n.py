@@ -112,3 +112,43 @@ def test_best_of_names_and_their_model():
     assert "best-of-N" in method_label(name)
     with pytest.raises(ValueError, match="unknown best-of-N scorer"):
         best_of_name("aesthetic")
+
+
+def test_learned_scores_read_each_video_once_for_every_scorer(tmp_path, monkeypatch):
+    """Every usable candidate is decoded once and scored by each scorer at its own
+    frames against its item's image; excluded rows stay NaN."""
+    from types import SimpleNamespace
+
+    import torch
+    from PIL import Image
+
+    import vcd.video_io as video_io
+    from vcd.best_of_n import learned_scores
+    from vcd.video_io import write_video
+
+    frames = np.stack([np.full((16, 16, 3), 40 * t, np.uint8) for t in range(5)])
+    write_video(tmp_path / "v.mp4", frames)
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "img.png")
+    reads = []
+    real_read = video_io.read_video
+    monkeypatch.setattr(video_io, "read_video", lambda path: reads.append(path) or real_read(path))
+
+    class MeanBrightness:  # a stand-in scorer: the mean of its frames, minus the image's
+        def __init__(self, at: list[int]):
+            self.record = {"frames": at}
+
+        def __call__(self, cond: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
+            assert video.shape[1] == len(self.record["frames"])
+            return video.mean(dim=(1, 2, 3, 4)) - cond.mean(dim=(1, 2, 3))
+
+    per_video = pd.DataFrame(
+        {"dataset": "d", "image_id": "i", "file": ["v.mp4", "v.mp4"], "status": ["ok", "excluded"]}
+    )
+    layout = SimpleNamespace(resolve=lambda f: tmp_path / f)
+    items = [SimpleNamespace(dataset="d", id="i", image=tmp_path / "img.png")]
+    scored = learned_scores(
+        per_video, layout, items, {"first": MeanBrightness([0]), "last": MeanBrightness([4])}, progress=False
+    )
+    assert len(reads) == 1  # one decode, two scorers
+    assert scored["first"][0] < 0.05 < 0.5 < scored["last"][0]  # frame 0 is dark, frame 4 bright
+    assert np.isnan(scored["first"][1]) and np.isnan(scored["last"][1])

@@ -168,3 +168,42 @@ def test_reward_models_learn_real_pairs_and_report_their_test_accuracy(tmp_path)
             False,
             tmp_path,
         )
+
+
+def test_labelled_pairs_are_encoded_in_batches_without_changing_any_token(tmp_path):
+    """Decoding and encoding a few pairs at a time (the memory bound at paper size) gives
+    the tokens of encoding each pair alone, each video beside its own image, and keeps
+    the test split's pixels in pair order."""
+    from dataclasses import replace
+
+    from vcd.labelled_pairs import iter_pair_clips
+    from vcd.reward_models import TokenFeatures, _labelled_training
+    from vcd.settings import Settings
+
+    _write_pairs(tmp_path, ["A", "B", "A", "same", "A", "B", "A"], images=4)
+    pairs = read_labelled_pairs(tmp_path / "pairs.csv", "consistency", "image")
+    settings = Settings.load(Path(__file__).resolve().parents[1] / "params.yaml")
+
+    video = replace(settings.video, width=SIZE[0], height=SIZE[1], num_frames=5)
+    spec = LabelledPairsConfig("pairs.csv", "consistency", validation_share=0.25, test_share=0.25)
+    features = TokenFeatures(settings.reward_models.layers, (2, 2), settings.vcd.encoder_weights, settings.vcd.seed)
+    frames = [0, 2, 4]
+    one = _labelled_training(pairs, spec, 0, features, video, frames, False, batch_pairs=1)
+    three = _labelled_training(pairs, spec, 0, features, video, frames, False, batch_pairs=3)
+    # equal up to the convolution's batch-size-dependent rounding (float16 tokens)
+    for got, want in [
+        (three[0].frame_tokens, one[0].frame_tokens),
+        (three[0].image_tokens, one[0].image_tokens),
+        (three[2].frame_tokens, one[2].frame_tokens),
+        (three[2].image_tokens, one[2].image_tokens),
+    ]:
+        torch.testing.assert_close(got.float(), want.float(), rtol=2e-3, atol=2e-3)
+    decoded = list(iter_pair_clips(pairs, video.num_frames, video.size, progress=False))
+    _, _, test_idx = split_by_image(pairs, spec.validation_share, spec.test_share, 0)
+    expected_clips = torch.cat([decoded[k][1] for k in sorted(test_idx)])
+    assert torch.equal(three[2].clips, expected_clips)
+    assert torch.equal(three[2].images[0], decoded[sorted(test_idx)[0]][0])
+    assert torch.equal(three[2].images[0], three[2].images[1])  # A and B share their pair's image
+    with torch.no_grad():  # and the heads see that image's tokens beside both of its videos
+        own = features(torch.stack([decoded[k][0] for k in sorted(test_idx)])).half().repeat_interleave(2, dim=0)
+    torch.testing.assert_close(three[2].image_tokens.float(), own.float(), rtol=2e-3, atol=2e-3)

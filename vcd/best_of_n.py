@@ -139,8 +139,9 @@ def learned_scores(
     per_video: pd.DataFrame, layout, items, scorers: Mapping[str, object], device: str = "cpu", progress: bool = True
 ) -> pd.DataFrame:
     """``per_video`` with a column per learned scorer (:func:`vcd.reward_models.load_scorer`):
-    each usable video read back from its MP4 and scored against its item's conditioning
-    image, at the frames the scorer was trained on; excluded videos get NaN."""
+    each usable video read back from its MP4 once and scored by every scorer against its
+    item's conditioning image, at the frames that scorer was trained on; excluded videos
+    get NaN."""
     import torch
     from tqdm.auto import tqdm
 
@@ -149,18 +150,18 @@ def learned_scores(
 
     images = {(it.dataset, it.id): it.image for it in items}
     out = per_video.copy()
-    for name, scorer in scorers.items():
-        frames = list(scorer.record.get("frames", []))
-        values = np.full(len(out), np.nan)
-        for k, row in enumerate(
-            tqdm(list(out.itertuples(index=False)), desc=f"scoring by {name}", disable=not progress)
-        ):
-            if row.status != "ok":
-                continue
-            video = video_to_tensor(read_video(layout.resolve(row.file)))
-            video = video[frames] if frames else video
-            cond = to_tensor(load_image(images[(row.dataset, row.image_id)]))
-            with torch.no_grad():
-                values[k] = float(scorer(cond.unsqueeze(0).to(device), video.unsqueeze(0).to(device))[0])
-        out[name] = values
+    frames = {name: list(scorer.record.get("frames", [])) for name, scorer in scorers.items()}
+    values = {name: np.full(len(out), np.nan) for name in scorers}
+    rows = list(out.itertuples(index=False))
+    for k, row in enumerate(tqdm(rows, desc=f"scoring by {', '.join(scorers)}", disable=not progress or not scorers)):
+        if row.status != "ok" or not scorers:
+            continue
+        video = video_to_tensor(read_video(layout.resolve(row.file))).to(device)
+        cond = to_tensor(load_image(images[(row.dataset, row.image_id)])).unsqueeze(0).to(device)
+        with torch.no_grad():
+            for name, scorer in scorers.items():
+                clip = video[frames[name]] if frames[name] else video
+                values[name][k] = float(scorer(cond, clip.unsqueeze(0))[0])
+    for name in scorers:
+        out[name] = values[name]
     return out

@@ -399,16 +399,27 @@ def plot_tradeoff(
     metric, consistency to the conditioning image on x; one colour per reward, one path
     per fine-tuning run from the base model (black star, step 0) through its snapshots
     (small dots) to its last step (large dot). ``end_points``
-    (:func:`vcd.tradeoff.end_points`): the methods without a path, one diamond per
-    method run, in colours after the rewards'."""
-    fig, axes = plt.subplots(1, len(motions), figsize=(5.0 * len(motions), 4.2), squeeze=False)
-    colours = plt.get_cmap("tab10")
+    (:func:`vcd.tradeoff.end_points`): the methods without a path, one black-edged marker
+    per method run, a shape and colour of its own per method. The legend goes below
+    the panels, with as much room as its rows need."""
     rewards = list(dict.fromkeys(points.reward))
+    pathless = [] if end_points is None else list(dict.fromkeys(end_points.method))
+    entries = len(rewards) + len(pathless) + 1  # + the base model
+    legend_columns = 4
+    legend_rows = -(-entries // legend_columns)
+    height = 4.2 + 0.2 * legend_rows  # room for the legend below the panels, off their axis labels
+    fig, axes = plt.subplots(1, len(motions), figsize=(5.0 * len(motions), height), squeeze=False)
+    # rewards are circles in tab10 (at most 10 rewards keep distinct colours); the pathless
+    # methods are black-edged shapes of their own, in Dark2, so that no two legend entries
+    # look alike even where a hue repeats
+    reward_colours = plt.get_cmap("tab10")
+    pathless_colours = plt.get_cmap("Dark2")
+    pathless_markers = ("D", "s", "P", "X", "^", "v", "p", "h")
     scale_x = 100.0 if metric_info(consistency).percent else 1.0
     for ax, motion in zip(axes.flat, motions):
         scale_y = 100.0 if metric_info(motion).percent else 1.0
         for k, reward in enumerate(rewards):
-            colour = colours(k % 10)
+            colour = reward_colours(k % 10)
             for n, (_, path) in enumerate(points[points.reward == reward].groupby("run", sort=True)):
                 path = path.sort_values("step")
                 x, y = path[consistency].to_numpy() * scale_x, path[motion].to_numpy() * scale_y
@@ -422,20 +433,20 @@ def plot_tradeoff(
                     ls="none",
                     label=method_label(reward) if n == 0 else None,
                 )
-        if end_points is not None:
-            for k, (method, runs) in enumerate(end_points.groupby("method", sort=False), start=len(rewards)):
-                ax.plot(
-                    runs[consistency].to_numpy() * scale_x,
-                    runs[motion].to_numpy() * scale_y,
-                    color=colours(k % 10),
-                    marker="D",
-                    ms=7,
-                    mec="black",
-                    mew=0.6,
-                    ls="none",
-                    label=f"{method_label(method)} (no path)",
-                    zorder=4,
-                )
+        for k, method in enumerate(pathless):
+            runs = end_points[end_points.method == method]
+            ax.plot(
+                runs[consistency].to_numpy() * scale_x,
+                runs[motion].to_numpy() * scale_y,
+                color=pathless_colours(k % 8),
+                marker=pathless_markers[k % len(pathless_markers)],
+                ms=7.5,
+                mec="black",
+                mew=0.7,
+                ls="none",
+                label=f"{method_label(method)} (no path)",
+                zorder=4,
+            )
         base = points[points.step == 0].iloc[:1]
         ax.plot(base[consistency] * scale_x, base[motion] * scale_y, "k*", ms=13, label="base model (step 0)", zorder=5)
         ax.set_xlabel(metric_info(consistency).heading)
@@ -444,8 +455,17 @@ def plot_tradeoff(
     steps = sorted(int(s) for s in set(points.step))
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.suptitle(f"{title}: each line is one fine-tuning run, through steps {steps}", fontsize=10)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))  # the legend goes below the panels, off the paths (footer below it)
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.035), ncol=4, fontsize=7.5, frameon=False)
+    legend_top = (0.3 + 0.2 * legend_rows) / height  # figure fraction: the legend rows plus the footer line
+    fig.tight_layout(rect=(0, legend_top, 1, 1))
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, legend_top),
+        ncol=legend_columns,
+        fontsize=7.5,
+        frameon=False,
+    )
     return fig
 
 

@@ -18,7 +18,7 @@ decoded: the header, every label, every file.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ __all__ = [
     "pair_groups",
     "split_by_image",
     "resample_frames",
-    "load_pair_clips",
+    "iter_pair_clips",
 ]
 
 #: the columns every VideoAlign pair CSV has
@@ -158,25 +158,23 @@ def resample_frames(frames: np.ndarray, num_frames: int, size: tuple[int, int]) 
     return F.interpolate(clip, size=(height, width), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
-def load_pair_clips(
+def iter_pair_clips(
     pairs: Sequence[LabelledPair], num_frames: int, size: tuple[int, int], progress: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode every pair at ``size`` (width, height): the conditioning images
-    [2P, 3, height, width] (each pair's image twice) and the clips
-    [2P, num_frames, 3, height, width] (A at 2p, B at 2p+1). Unlike the synthetic
-    videos, whose frame 1 is the conditioning image, a real clip is scored against the
-    image file of its row."""
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Decode the pairs one at a time at ``size`` (width, height): per pair, its
+    conditioning image [3, height, width] and its two clips [2, num_frames, 3, height,
+    width] (A, then B). A generator, so a caller keeps only what it needs of each pair
+    (at paper size the decoded clips of a labelled set do not fit in memory). Unlike the
+    synthetic videos, whose frame 1 is the conditioning image, a real clip is scored
+    against the image file of its row."""
     from PIL import Image
     from tqdm.auto import tqdm
 
     from .video_io import read_video
 
-    images, clips = [], []
     for pair in tqdm(pairs, desc="decoding labelled pairs", disable=not progress):
         with Image.open(pair.image) as img:
             image = np.asarray(img.convert("RGB"))[None]
         still = resample_frames(image, 1, size)[0]
-        for video in (pair.video_a, pair.video_b):
-            images.append(still)
-            clips.append(resample_frames(read_video(video), num_frames, size))
-    return torch.stack(images), torch.stack(clips)
+        clips = torch.stack([resample_frames(read_video(v), num_frames, size) for v in (pair.video_a, pair.video_b)])
+        yield still, clips

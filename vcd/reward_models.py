@@ -487,11 +487,6 @@ def _encode(features: TokenFeatures, batches: Iterable[torch.Tensor], total: int
     return torch.cat(out)
 
 
-def _clip_tokens(features: TokenFeatures, clips: torch.Tensor, batch: int = 8) -> torch.Tensor:
-    """Tokens of clips [V, F, 3, H, W]."""
-    return _encode(features, (clips[k : k + batch] for k in range(0, len(clips), batch)), -(-len(clips) // batch))
-
-
 def _tokens(
     features: TokenFeatures, videos: Sequence[LabelledVideo], frames: list[int], batch: int = 8
 ) -> torch.Tensor:
@@ -549,6 +544,19 @@ def _synthetic_training(
     return training, counts
 
 
+@dataclass(frozen=True)
+class _LabelledTest:
+    """The test split of real labelled pairs: per video, the tokens the heads score and
+    the pixels VCD scores (image and clip), and the pair groups and severities."""
+
+    image_tokens: torch.Tensor
+    frame_tokens: torch.Tensor
+    images: torch.Tensor
+    clips: torch.Tensor
+    groups: np.ndarray
+    severity: np.ndarray
+
+
 def _labelled_training(
     pairs: Sequence[Any],
     spec: LabelledPairsConfig,
@@ -557,18 +565,47 @@ def _labelled_training(
     video: VideoSpec,
     frames: list[int],
     progress: bool,
-) -> tuple[_TrainingSet, dict[str, int], tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]]:
+    batch_pairs: int = 4,
+) -> tuple[_TrainingSet, dict[str, int], _LabelledTest]:
     """Real labelled pairs (:mod:`vcd.labelled_pairs`), split by conditioning image into
     training, validation (early stopping) and test (the held-out accuracy); returns the
-    training set, the counts and the test set (its clips in pixels, for VCD too)."""
-    from .labelled_pairs import load_pair_clips, pair_groups, split_by_image
+    training set, the counts and the test set. The pairs are decoded and encoded
+    ``batch_pairs`` at a time, and only the tokens are kept (plus the test split's
+    pixels, which VCD needs), so memory grows with the tokens, not the decoded clips."""
+    from .labelled_pairs import iter_pair_clips, pair_groups, split_by_image
 
     train_idx, val_idx, test_idx = split_by_image(pairs, spec.validation_share, spec.test_share, seed)
-    images, clips = load_pair_clips(pairs, video.num_frames, video.size, progress)
     groups, severity = pair_groups(pairs)
-    with torch.no_grad():
-        image_tokens = features(images).half()
-    frame_tokens = _clip_tokens(features, clips[:, frames])
+    in_test = np.zeros(len(pairs), dtype=bool)
+    in_test[test_idx] = True
+    image_tokens: list[torch.Tensor] = []
+    frame_tokens: list[torch.Tensor] = []
+    test_images: list[torch.Tensor] = []
+    test_clips: list[torch.Tensor] = []
+    stills: list[torch.Tensor] = []
+    clips: list[torch.Tensor] = []
+
+    def encode() -> None:
+        with torch.no_grad():
+            image_tokens.append(features(torch.stack(stills)).half())  # one per pair
+            clip = torch.cat(clips)[:, frames]  # [2b, F, 3, H, W]
+            tokens = features(clip.flatten(0, 1))
+            frame_tokens.append(tokens.view(clip.shape[0], clip.shape[1], *tokens.shape[1:]).half())
+        stills.clear()
+        clips.clear()
+
+    for k, (still, pair_clips) in enumerate(iter_pair_clips(pairs, video.num_frames, video.size, progress)):
+        stills.append(still)
+        clips.append(pair_clips)
+        if in_test[k]:
+            test_images.append(still)
+            test_clips.append(pair_clips)
+        if len(stills) == batch_pairs:
+            encode()
+    if stills:
+        encode()
+    per_video_image = torch.cat(image_tokens).repeat_interleave(2, dim=0)  # video 2p and 2p+1 share pair p's image
+    per_video_frames = torch.cat(frame_tokens)
 
     def videos_of(idx: np.ndarray) -> np.ndarray:
         return np.sort(np.concatenate([2 * idx, 2 * idx + 1])).astype(np.int64)
@@ -576,11 +613,11 @@ def _labelled_training(
     train_v, val_v, test_v = videos_of(train_idx), videos_of(val_idx), videos_of(test_idx)
     train_pairs, train_labels = preference_pairs(groups[train_v], severity[train_v])  # indices into train_v
     training = _TrainingSet(
-        image_tokens[train_v],
-        frame_tokens[train_v],
+        per_video_image[train_v],
+        per_video_frames[train_v],
         train_pairs,
         train_labels,
-        (image_tokens[val_v], frame_tokens[val_v], groups[val_v], severity[val_v]),
+        (per_video_image[val_v], per_video_frames[val_v], groups[val_v], severity[val_v]),
     )
     counts = {
         "labelled_pairs": len(pairs),
@@ -589,7 +626,15 @@ def _labelled_training(
         "validation_videos": len(val_v),
         "test_pairs": len(test_idx),
     }
-    test = (images[test_v], clips[test_v], groups[test_v], severity[test_v])
+    # test_v lists the test pairs' videos in pair order, as test_images / test_clips do
+    test = _LabelledTest(
+        per_video_image[test_v],
+        per_video_frames[test_v],
+        torch.stack(test_images).repeat_interleave(2, dim=0),
+        torch.cat(test_clips),
+        groups[test_v],
+        severity[test_v],
+    )
     return training, counts, test
 
 
@@ -711,13 +756,10 @@ def fit_reward_models(
     table["vcd"] = vcd_scores(torch.stack([v.frames for v in heldout]), None)
     measures = heldout_measures(table, ["vcd", *scorers])
     if test is not None:
-        images, clips, groups, severity = test
-        with torch.no_grad():
-            image_tokens = features(images).half()
-        frame_tokens = _clip_tokens(features, clips[:, frames])
-        accuracy = {"vcd": pairwise_accuracy(-vcd_scores(clips, images), groups, severity)}
+        accuracy = {"vcd": pairwise_accuracy(-vcd_scores(test.clips, test.images), test.groups, test.severity)}
         for name, scorer in scorers.items():
-            accuracy[name] = pairwise_accuracy(score_tokens(scorer.head, image_tokens, frame_tokens), groups, severity)
+            scores = score_tokens(scorer.head, test.image_tokens, test.frame_tokens)
+            accuracy[name] = pairwise_accuracy(scores, test.groups, test.severity)
         measures["labelled_pairs_accuracy"] = measures["scorer"].map(accuracy)
     counts |= {"heldout_images": len(heldout_photos), "heldout_videos": len(heldout)}
     return FittedRewardModels(scorers, logs, table, measures, counts)
